@@ -1,0 +1,53 @@
+# bunc: `make` builds bin/bunc (one self-contained executable).
+# `make test` installs what the tests need (when missing) and runs the whole suite.
+
+PREFIX ?= /usr/local
+BUN    := node_modules/.bin/bun
+CC     ?= gcc
+CFLAGS_SHIM := -O2 -g0 -fPIC -shared -Wall -Wextra -Wno-unused-parameter -fvisibility=hidden -D_GNU_SOURCE
+CFLAGS_INIT := -Os -g0 -static -Wall -Wextra -D_GNU_SOURCE -s
+VERSION := $(shell node -p 'require("./package.json").version' 2>/dev/null || echo 0.0.0)
+COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+
+SHIM_SRC := native/shim.c native/child.c native/plan.c native/util.c
+SHIM_HDR := $(wildcard native/*.h)
+TS_SRC   := $(shell find src -name '*.ts')
+
+.PHONY: all deps test test-unit install clean bench
+
+all: bin/bunc
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund
+	touch $@
+
+build/shim.so: $(SHIM_SRC) $(SHIM_HDR)
+	@mkdir -p build
+	$(CC) $(CFLAGS_SHIM) -o $@ $(SHIM_SRC) -lpthread
+
+build/bunc-init: native/init.c
+	@mkdir -p build
+	$(CC) $(CFLAGS_INIT) -o $@ native/init.c
+
+bin/bunc: node_modules/.installed build/shim.so build/bunc-init $(TS_SRC)
+	@mkdir -p bin
+	$(BUN) build --compile --bytecode --minify --sourcemap=none \
+	  --define BUNC_VERSION='"$(VERSION)"' --define BUNC_COMMIT='"$(COMMIT)"' \
+	  src/main.ts --outfile $@
+
+install: bin/bunc
+	install -D -m 0755 bin/bunc $(DESTDIR)$(PREFIX)/bin/bunc
+
+# Tools the test suite uses, installed from Debian when missing (CI starts from a bare machine).
+deps:
+	@missing=""; \
+	for p in gcc:gcc busybox:busybox-static make:make; do \
+	  command -v $${p%%:*} >/dev/null || missing="$$missing $${p#*:}"; done; \
+	[ -e /bin/busybox ] || missing="$$missing busybox-static"; \
+	if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi
+
+test: deps all
+	$(BUN) test --timeout 60000
+
+clean:
+	rm -rf bin build
