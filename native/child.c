@@ -1,0 +1,337 @@
+/* The container child, from clone to execve. It works only on the decoded plan, with syscalls:
+ * no malloc, no stdio, no locks (the parent is a multi-threaded Bun process). */
+#include "child.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <time.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <linux/sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <linux/magic.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+#define LAST_CAP 63
+
+long raw_clone(unsigned long flags) {
+  /* A raw clone with no stack behaves like fork but skips glibc's atfork handlers and locks. */
+  long r = syscall(SYS_clone, flags, 0, 0, 0, 0);
+  return r < 0 ? -errno : r;
+}
+
+static void reset_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  for (int s = 1; s < 65; s++) {
+    if (s == SIGKILL || s == SIGSTOP) continue;
+    sigaction(s, &sa, NULL); /* Bun's handlers must not run in the container */
+  }
+}
+
+static void join_namespaces(const struct plan *p, int *joined_pid) {
+  for (int i = 0; i < p->nns; i++) {
+    if (setns(p->ns[i].fd, p->ns[i].type) < 0) {
+      const char *what = "join namespace";
+      switch (p->ns[i].type) {
+      case CLONE_NEWUSER: what = "join user namespace"; break;
+      case CLONE_NEWNS: what = "join mount namespace"; break;
+      case CLONE_NEWNET: what = "join network namespace"; break;
+      case CLONE_NEWPID: what = "join pid namespace"; break;
+      case CLONE_NEWIPC: what = "join ipc namespace"; break;
+      case CLONE_NEWUTS: what = "join uts namespace"; break;
+      case CLONE_NEWCGROUP: what = "join cgroup namespace"; break;
+      }
+      die(what, NULL, errno);
+    }
+    if (p->ns[i].type == CLONE_NEWPID) *joined_pid = 1;
+    close(p->ns[i].fd);
+  }
+}
+
+/* Write a value through a procfs we opened ourselves and proved to be procfs, never through a
+ * path the container could have redirected (CVE-2025-52881). */
+static int open_procfs(void) {
+  int fd = (int)syscall(SYS_fsopen, "proc", FSOPEN_CLOEXEC);
+  if (fd >= 0) {
+    if (syscall(SYS_fsconfig, fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0) {
+      int m = (int)syscall(SYS_fsmount, fd, FSMOUNT_CLOEXEC, 0);
+      close(fd);
+      if (m >= 0) return m;
+    } else close(fd);
+  }
+  fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct statfs sf;
+  if (fd < 0 || fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC) {
+    if (fd >= 0) close(fd);
+    return -EPERM;
+  }
+  return fd;
+}
+
+static void proc_write(int procfd, const char *rel, const char *value, const char *what) {
+  long fd = sys_openat2(procfd, rel, O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+                        RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
+  if (fd < 0) die(what, rel, (int)-fd);
+  size_t n = str_len(value);
+  ssize_t w = write((int)fd, value, n);
+  if (w < 0) die(what, rel, errno);
+  close((int)fd);
+}
+
+static void apply_sysctls(const struct plan *p) {
+  if (!p->nsysctl) return;
+  int procfd = open_procfs();
+  if (procfd < 0) die("sysctl: open procfs", NULL, -procfd);
+  for (int i = 0; i < p->nsysctl; i++) {
+    char rel[512];
+    struct sb b = { rel, sizeof rel, 0 };
+    sb_str(&b, "sys/");
+    size_t start = b.len;
+    sb_str(&b, p->sysctl[i].key);
+    for (size_t k = start; k < b.len; k++) if (rel[k] == '.') rel[k] = '/';
+    proc_write(procfd, rel, p->sysctl[i].value, "sysctl: write");
+  }
+  close(procfd);
+}
+
+static void set_oom_score_adj(const struct plan *p) {
+  if (!p->has_oom_score_adj) return;
+  char v[16];
+  struct sb b = { v, sizeof v, 0 };
+  sb_int(&b, p->oom_score_adj);
+  int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write(fd, v, b.len) < 0) die("set oom_score_adj to", v, errno);
+  close(fd);
+}
+
+static void apply_rlimits(const struct plan *p) {
+  for (int i = 0; i < p->nrlimits; i++) {
+    struct rlimit rl = { p->rlimits[i].soft, p->rlimits[i].hard };
+    if (setrlimit((int)p->rlimits[i].resource, &rl) < 0) {
+      char n[16];
+      struct sb b = { n, sizeof n, 0 };
+      sb_int(&b, p->rlimits[i].resource);
+      die("setrlimit: resource", n, errno);
+    }
+  }
+}
+
+static void capset_all(uint64_t eff, uint64_t perm, uint64_t inh) {
+  struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct d[2];
+  d[0].effective = (uint32_t)eff; d[1].effective = (uint32_t)(eff >> 32);
+  d[0].permitted = (uint32_t)perm; d[1].permitted = (uint32_t)(perm >> 32);
+  d[0].inheritable = (uint32_t)inh; d[1].inheritable = (uint32_t)(inh >> 32);
+  if (syscall(SYS_capset, &h, d) < 0) die("capset", NULL, errno);
+}
+
+/* Bounding set first (needs CAP_SETPCAP), then the user switch keeping capabilities, then the
+ * final effective/permitted/inheritable sets, then ambient (which needs inheritable+permitted). */
+static void drop_bounding(const struct plan *p) {
+  if (!p->has_caps) return;
+  for (int c = 0; c <= LAST_CAP; c++) {
+    if (p->cap_bounding & (1ull << c)) continue;
+    if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) die("drop capability from bounding set", NULL, errno);
+  }
+}
+
+static void switch_user(const struct plan *p) {
+  if (!p->has_user) return;
+  if (p->has_caps) prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+  gid_t groups[PLAN_MAX_GROUPS];
+  for (int i = 0; i < p->ngroups; i++) groups[i] = p->groups[i];
+  if (setgroups((size_t)p->ngroups, groups) < 0 && errno != EPERM) die("setgroups", NULL, errno);
+  if (setresgid(p->gid, p->gid, p->gid) < 0) die("setgid", NULL, errno);
+  if (setresuid(p->uid, p->uid, p->uid) < 0) die("setuid", NULL, errno);
+  if (p->has_caps) prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+}
+
+static void apply_caps(const struct plan *p) {
+  if (!p->has_caps) return;
+  capset_all(p->cap_effective, p->cap_permitted, p->cap_inheritable);
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) die("clear ambient capabilities", NULL, errno);
+  for (int c = 0; c <= LAST_CAP; c++)
+    if ((p->cap_ambient & (1ull << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+      die("raise ambient capability (it must be in the permitted and inheritable sets)", NULL, errno);
+}
+
+static const char *env_get(const struct plan *p, const char *name) {
+  size_t n = str_len(name);
+  for (int i = 0; i < p->nenv; i++)
+    if (strncmp(p->env[i], name, n) == 0 && p->env[i][n] == '=') return p->env[i] + n + 1;
+  return NULL;
+}
+
+static int is_executable(const char *path) {
+  struct stat st;
+  if (stat(path, &st) < 0) return -errno;
+  if (S_ISDIR(st.st_mode)) return -EACCES;
+  if (access(path, X_OK) < 0) return -errno;
+  return 0;
+}
+
+/* Resolve args[0] as execvp would, inside the container, as the container's user. */
+static void resolve_exec(const struct plan *p, char *out, size_t cap) {
+  if (p->nargs == 0) die("process.args must not be empty", NULL, EINVAL);
+  const char *a0 = p->args[0];
+  struct sb b = { out, cap, 0 };
+  if (strchr(a0, '/')) {
+    sb_str(&b, a0);
+    int r = is_executable(out);
+    if (r < 0) die("exec:", a0, -r);
+    return;
+  }
+  const char *path = env_get(p, "PATH");
+  if (!path) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  int last_err = ENOENT;
+  while (1) {
+    const char *end = strchr(path, ':');
+    size_t len = end ? (size_t)(end - path) : str_len(path);
+    b.len = 0;
+    if (len == 0) sb_str(&b, ".");
+    else { char dir[4096]; if (len >= sizeof dir) len = sizeof dir - 1; memcpy(dir, path, len); dir[len] = 0; sb_str(&b, dir); }
+    sb_str(&b, "/");
+    sb_str(&b, a0);
+    int r = is_executable(out);
+    if (r == 0) return;
+    if (r == -EACCES) last_err = EACCES;
+    if (!end) break;
+    path = end + 1;
+  }
+  char msg[600];
+  struct sb m = { msg, sizeof msg, 0 };
+  sb_str(&m, "\""); sb_str(&m, a0); sb_str(&m, "\": executable file not found in $PATH");
+  die("exec:", msg, last_err == EACCES ? EACCES : 0);
+}
+
+/* Block until `bunc start` writes to the exec fifo. The fifo was opened O_RDONLY|O_NONBLOCK by
+ * the parent: poll sees POLLIN only once a writer has written, and needs no path in the rootfs. */
+static void wait_exec_fifo(const struct plan *p) {
+  if (p->exec_fifo_fd < 0) return;
+  struct pollfd pf = { p->exec_fifo_fd, POLLIN, 0 };
+  for (;;) {
+    int r = poll(&pf, 1, -1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) die("wait for start: poll exec fifo", NULL, errno);
+    char c;
+    ssize_t n = read(p->exec_fifo_fd, &c, 1);
+    if (n == 1) break;
+    if (n < 0 && errno == EAGAIN) continue;
+    if (n == 0) { struct timespec ts = { 0, 1000000 }; nanosleep(&ts, NULL); continue; }
+    die("wait for start: read exec fifo", NULL, errno);
+  }
+  close(p->exec_fifo_fd);
+}
+
+static void load_seccomp(const struct plan *p) {
+  if (!p->seccomp) return;
+  struct sock_fprog prog = { (unsigned short)(p->seccomp_len / 8), (struct sock_filter *)(uintptr_t)p->seccomp };
+  long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->seccomp_flags, &prog);
+  if (r < 0) die("seccomp: load filter", NULL, errno);
+}
+
+__attribute__((noreturn)) static void finish_and_exec(struct plan *p) {
+  if (p->has_personality && personality(p->personality) < 0) die("personality", NULL, errno);
+  if (p->terminal) setup_terminal(p);
+  drop_bounding(p);
+  switch_user(p);
+  apply_caps(p);
+  if (p->cwd && chdir(p->cwd) < 0) die("chdir to cwd", p->cwd, errno);
+  /* CVE-2024-21626: make sure the cwd is inside the container, not a leaked host directory. */
+  char cwdbuf[16];
+  if (syscall(SYS_getcwd, cwdbuf, sizeof cwdbuf) < 0 && errno == ENOENT)
+    die("cwd is outside the container:", p->cwd, ENOENT);
+  umask(p->umask >= 0 ? (mode_t)p->umask : 022);
+  static char exe[4096];
+  resolve_exec(p, exe, sizeof exe);
+  /* Nothing of bunc's may reach the user process: every fd past stdio + preserved is closed at exec. */
+  syscall(SYS_close_range, 3 + p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (p->mode == MODE_CREATE) {
+    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0); /* `create` exits now; the container lives on */
+    if (sync_send(g_sync_fd, SYNC_READY, 0) < 0) _exit(1);
+    wait_exec_fifo(p);
+  }
+  run_hooks(p, HOOK_START_CONTAINER);
+  if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("set no_new_privs", NULL, errno);
+  load_seccomp(p);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  if (p->init_fd >= 0) {
+    /* Exec through the sealed memfd of bunc-init, so the pre-exec image is never the host's
+     * bunc binary (CVE-2019-5736); in "init"/"pause" mode it also stays as PID 1. */
+    static const char *argv[PLAN_MAX_STRV + 4];
+    argv[0] = "bunc-init";
+    argv[1] = p->init_mode;
+    argv[2] = exe;
+    int i = 0;
+    for (; i < p->nargs && i < PLAN_MAX_STRV; i++) argv[3 + i] = p->args[i];
+    argv[3 + i] = NULL;
+    syscall(SYS_execveat, p->init_fd, "", argv, p->env, AT_EMPTY_PATH);
+    die("exec bunc-init", NULL, errno);
+  }
+  execve(exe, (char *const *)p->args, (char *const *)p->env);
+  die("exec:", exe, errno);
+}
+
+void child_main(struct plan *p) {
+  g_sync_fd = p->sync_fd;
+  reset_signals();
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  /* Not dumpable until execve: a container process cannot ptrace us or open /proc/<pid>/exe. */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  sync_expect(g_sync_fd, SYNC_GO); /* the parent has put us in the cgroup */
+  int joined_pid = 0;
+  join_namespaces(p, &joined_pid);
+  if (joined_pid) {
+    /* setns(CLONE_NEWPID) only applies to children: fork once more; the grandchild is a child
+     * of bunc (CLONE_PARENT) and is the container's process. */
+    long pid = raw_clone(CLONE_PARENT | SIGCHLD);
+    if (pid < 0) die("fork into the pid namespace", NULL, (int)-pid);
+    if (pid > 0) {
+      sync_send(g_sync_fd, SYNC_PID, pid);
+      _exit(0);
+    }
+  }
+  if (p->cgroup_ns_after && unshare(CLONE_NEWCGROUP) < 0) die("create cgroup namespace", NULL, errno);
+  set_oom_score_adj(p);
+  apply_rlimits(p);
+  if (p->mode == MODE_CREATE) {
+    umask(0);
+    if (p->hostname && sethostname(p->hostname, str_len(p->hostname)) < 0) die("sethostname", p->hostname, errno);
+    if (p->domainname && setdomainname(p->domainname, str_len(p->domainname)) < 0) die("setdomainname", p->domainname, errno);
+    int rootfd = setup_rootfs(p);
+    /* prestart and createRuntime hooks run in the parent, now that the namespaces and mounts exist. */
+    if (sync_send(g_sync_fd, SYNC_HOOKS, 0) < 0) _exit(1);
+    sync_expect(g_sync_fd, SYNC_GO);
+    run_hooks(p, HOOK_CREATE_CONTAINER);
+    finish_rootfs(rootfd, p);
+    enter_rootfs(rootfd, p);
+    close(rootfd);
+    apply_sysctls(p);
+  }
+  finish_and_exec(p);
+}

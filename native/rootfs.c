@@ -1,0 +1,260 @@
+/* The container's root filesystem, built by the child before pivot_root.
+ * Every target is resolved inside the rootfs (openat2 RESOLVE_IN_ROOT) and mounted through its
+ * /proc/self/fd/N magic link, so a symlink in the rootfs (even one swapped in during setup)
+ * can only ever point back into the rootfs. */
+#include "child.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <linux/mount.h>
+
+#ifndef MOUNT_ATTR_SIZE_VER0
+struct mount_attr { uint64_t attr_set, attr_clr, propagation, userns_fd; };
+#endif
+
+static int do_mount(const char *src, const char *target, const char *fstype, unsigned long flags, const char *data) {
+  int r = mount(src, target, fstype, flags, data);
+  return r < 0 ? -errno : 0;
+}
+
+/* The MS_* flags a bind remount must keep because the kernel locks them (nodev, nosuid, noexec
+ * inherited from the source mount in a user namespace, plus the atime ones). */
+static unsigned long locked_flags(const char *path) {
+  struct statvfs s;
+  if (statvfs(path, &s) < 0) return 0;
+  unsigned long f = 0;
+  if (s.f_flag & ST_NOSUID) f |= MS_NOSUID;
+  if (s.f_flag & ST_NODEV) f |= MS_NODEV;
+  if (s.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+  if (s.f_flag & ST_NOATIME) f |= MS_NOATIME;
+  if (s.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+  if (s.f_flag & ST_RELATIME) f |= MS_RELATIME;
+  return f;
+}
+
+/* Remount the mount whose root fd is given with flags; retry keeping the locked flags. */
+static int remount_fd(int fd, unsigned long flags) {
+  char p[32];
+  fdpath(p, fd);
+  int r = do_mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | flags, NULL);
+  if (r == -EPERM) r = do_mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | flags | locked_flags(p), NULL);
+  return r;
+}
+
+static void apply_propagation(const struct plan_mount *m, int fd) {
+  char p[32];
+  fdpath(p, fd);
+  for (uint32_t i = 0; i < m->nprop; i++) {
+    int r = do_mount(NULL, p, NULL, m->prop[i], NULL);
+    if (r < 0) die("mount: set propagation of", m->target, -r);
+  }
+}
+
+static void apply_attrs(const struct plan_mount *m, int fd) {
+  struct mount_attr a = { m->attr_set, m->attr_clr, 0, 0 };
+  if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0)
+    die("mount: set recursive attributes on", m->target, errno);
+}
+
+static void mount_one(int rootfd, const struct plan_mount *m) {
+  char p[32];
+  if (m->kind & MK_REMOUNT_ONLY) {
+    int fd = open_in_root(rootfd, m->target, O_PATH);
+    if (fd < 0) die("mount: open", m->target, -fd);
+    int r = remount_fd(fd, m->flags);
+    if (r < 0) die("mount: remount", m->target, -r);
+    close(fd);
+    return;
+  }
+  int is_file = (m->kind & MK_FILE) != 0;
+  int fd = mkdirall_in_root(rootfd, m->target, is_file, 0755);
+  if (fd < 0) die("mount: create target", m->target, -fd);
+  struct stat st;
+  if (fstat(fd, &st) < 0) die("mount: stat target", m->target, errno);
+  if (!is_file && !S_ISDIR(st.st_mode)) die("mount: target is not a directory:", m->target, ENOTDIR);
+  if (is_file && S_ISDIR(st.st_mode)) die("mount: target is a directory, source is not:", m->target, EISDIR);
+  fdpath(p, fd);
+  int r;
+  if (m->kind & MK_BIND) {
+    r = do_mount(m->source, p, NULL, MS_BIND | (m->flags & MS_REC), NULL);
+    if (r < 0) die("mount: bind", m->source, -r);
+  } else {
+    r = do_mount(m->source, p, m->fstype, m->flags & ~(unsigned long)(MS_REC), m->data[0] ? m->data : NULL);
+    if (r == -EPERM && (m->kind & MK_SYSFS)) {
+      /* Without its own network namespace a container may not mount sysfs: bind the host's. */
+      r = do_mount("/sys", p, NULL, MS_BIND | MS_REC, NULL);
+      if (r == 0) {
+        int nfd = open_in_root(rootfd, m->target, O_PATH);
+        if (nfd >= 0) { r = remount_fd(nfd, m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)); close(nfd); }
+      }
+    }
+    if (r < 0) die("mount: mount", m->target, -r);
+  }
+  close(fd);
+  /* fd still names the directory *under* the new mount: reopen to reach the mount itself. */
+  fd = open_in_root(rootfd, m->target, O_PATH);
+  if (fd < 0) die("mount: reopen", m->target, -fd);
+  if ((m->kind & MK_BIND) && (m->kind & MK_REMOUNT)) {
+    r = remount_fd(fd, m->flags & ~(unsigned long)(MS_BIND | MS_REC | MS_REMOUNT));
+    if (r < 0) die("mount: remount", m->target, -r);
+  }
+  if (m->nprop) apply_propagation(m, fd);
+  if (m->kind & MK_REC_ATTR) apply_attrs(m, fd);
+  close(fd);
+}
+
+static void make_device(int rootfd, const struct plan_device *d) {
+  if (d->bind) {
+    int fd = mkdirall_in_root(rootfd, d->path, 1, 0755);
+    if (fd < 0) die("device: create", d->path, -fd);
+    char p[32], host[4096];
+    struct sb b = { host, sizeof host, 0 };
+    sb_str(&b, d->path); /* the container path of a default device is its host path too */
+    int r = do_mount(host, fdpath(p, fd), NULL, MS_BIND, NULL);
+    if (r < 0) die("device: bind", d->path, -r);
+    close(fd);
+    return;
+  }
+  /* The parent directory, inside the root; then the node by name in it. */
+  char dir[4096];
+  size_t n = str_len(d->path);
+  if (n >= sizeof dir) die("device: path too long:", d->path, ENAMETOOLONG);
+  memcpy(dir, d->path, n + 1);
+  char *slash = strrchr(dir, '/');
+  const char *name = slash ? slash + 1 : dir;
+  if (slash) *slash = 0;
+  int dfd = mkdirall_in_root(rootfd, dir[0] ? dir : "/", 0, 0755);
+  if (dfd < 0) die("device: create parent of", d->path, -dfd);
+  char p[32];
+  int real = open(fdpath(p, dfd), O_DIRECTORY | O_CLOEXEC);
+  if (real < 0) die("device: open parent of", d->path, errno);
+  unlinkat(real, name, 0); /* a placeholder left in the image is replaced */
+  if (mknodat(real, name, d->type | (d->mode & 07777), makedev(d->major, d->minor)) < 0)
+    die("device: mknod", d->path, errno);
+  if (fchownat(real, name, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0) die("device: chown", d->path, errno);
+  if (fchmodat(real, name, d->mode & 07777, 0) < 0) die("device: chmod", d->path, errno);
+  close(real);
+  close(dfd);
+}
+
+static void make_symlink(int rootfd, const char *target, const char *linkpath) {
+  char dir[4096];
+  size_t n = str_len(linkpath);
+  if (n >= sizeof dir) return;
+  memcpy(dir, linkpath, n + 1);
+  char *slash = strrchr(dir, '/');
+  if (!slash) return;
+  *slash = 0;
+  int dfd = mkdirall_in_root(rootfd, dir[0] ? dir : "/", 0, 0755);
+  if (dfd < 0) die("symlink: create parent of", linkpath, -dfd);
+  char p[32];
+  int real = open(fdpath(p, dfd), O_DIRECTORY | O_CLOEXEC);
+  if (real < 0) die("symlink: open parent of", linkpath, errno);
+  if (symlinkat(target, real, slash + 1) < 0 && errno != EEXIST) die("symlink:", linkpath, errno);
+  close(real);
+  close(dfd);
+}
+
+/* Open the container's /dev/null and prove it is the real one: a rootfs could have put a
+ * symlink or another file there to turn masking into a bind of a host file (CVE-2025-31133). */
+static int open_dev_null(int rootfd) {
+  long fd = sys_openat2(rootfd, "/dev/null", O_PATH | O_CLOEXEC | O_NOFOLLOW, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+  if (fd < 0) return (int)fd;
+  struct stat st;
+  if (fstat((int)fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+    close((int)fd);
+    return -EPERM;
+  }
+  return (int)fd;
+}
+
+static void mask_paths(int rootfd, const struct plan *p) {
+  if (!p->nmasked) return;
+  int nullfd = -1;
+  for (int i = 0; i < p->nmasked; i++) {
+    long fd = sys_openat2(rootfd, p->masked[i], O_PATH | O_CLOEXEC | O_NOFOLLOW, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+    if (fd == -ENOENT) continue; /* a path this kernel lacks: nothing to mask */
+    if (fd < 0) die("maskedPaths: open", p->masked[i], (int)-fd);
+    struct stat st;
+    if (fstat((int)fd, &st) < 0) die("maskedPaths: stat", p->masked[i], errno);
+    char tp[32], np[32];
+    int r;
+    if (S_ISDIR(st.st_mode)) {
+      r = do_mount("tmpfs", fdpath(tp, (int)fd), "tmpfs", MS_RDONLY, "size=0,mode=0555");
+    } else {
+      if (nullfd < 0) nullfd = open_dev_null(rootfd);
+      if (nullfd < 0) die("maskedPaths: /dev/null in the container is not the null device; masking", p->masked[i], -nullfd);
+      r = do_mount(fdpath(np, nullfd), fdpath(tp, (int)fd), NULL, MS_BIND, NULL);
+    }
+    if (r < 0) die("maskedPaths: mask", p->masked[i], -r);
+    close((int)fd);
+  }
+  if (nullfd >= 0) close(nullfd);
+}
+
+static void readonly_paths(int rootfd, const struct plan *p) {
+  for (int i = 0; i < p->nreadonly; i++) {
+    long fd = sys_openat2(rootfd, p->readonly[i], O_PATH | O_CLOEXEC | O_NOFOLLOW, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+    if (fd == -ENOENT) continue;
+    if (fd < 0) die("readonlyPaths: open", p->readonly[i], (int)-fd);
+    char fp[32];
+    int r = do_mount(fdpath(fp, (int)fd), fp, NULL, MS_BIND | MS_REC, NULL);
+    if (r < 0) die("readonlyPaths: bind", p->readonly[i], -r);
+    close((int)fd);
+    int nfd = open_in_root(rootfd, p->readonly[i], O_PATH | O_NOFOLLOW);
+    if (nfd < 0) die("readonlyPaths: reopen", p->readonly[i], -nfd);
+    r = remount_fd(nfd, MS_RDONLY | MS_REC);
+    if (r < 0) die("readonlyPaths: remount read-only", p->readonly[i], -r);
+    close(nfd);
+  }
+}
+
+int setup_rootfs(const struct plan *p) {
+  unsigned long prop = p->rootfs_propagation ? p->rootfs_propagation : (MS_SLAVE | MS_REC);
+  int r = do_mount(NULL, "/", NULL, prop, NULL);
+  if (r < 0) die("rootfs: set propagation of /", NULL, -r);
+  /* pivot_root needs the new root to be a mount point. */
+  r = do_mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL);
+  if (r < 0) die("rootfs: bind", p->rootfs, -r);
+  int rootfd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) die("rootfs: open", p->rootfs, errno);
+  for (int i = 0; i < p->nmounts; i++) mount_one(rootfd, &p->mounts[i]);
+  for (int i = 0; i < p->ndevices; i++) make_device(rootfd, &p->devices[i]);
+  for (int i = 0; i < p->nsymlinks; i++) make_symlink(rootfd, p->symlinks[i].target, p->symlinks[i].linkpath);
+  return rootfd;
+}
+
+void finish_rootfs(int rootfd, const struct plan *p) {
+  mask_paths(rootfd, p);
+  readonly_paths(rootfd, p);
+}
+
+void enter_rootfs(int rootfd, const struct plan *p) {
+  if (fchdir(rootfd) < 0) die("rootfs: chdir", p->rootfs, errno);
+  if (p->no_pivot) {
+    /* --no-pivot: move the rootfs over / and chroot (for ramdisk roots where pivot_root fails). */
+    if (do_mount(".", "/", NULL, MS_MOVE, NULL) < 0) die("rootfs: move to /", p->rootfs, errno);
+    if (chroot(".") < 0) die("rootfs: chroot", p->rootfs, errno);
+  } else {
+    int oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (oldroot < 0) die("rootfs: open /", NULL, errno);
+    if (syscall(SYS_pivot_root, ".", ".") < 0) die("rootfs: pivot_root", p->rootfs, errno);
+    /* The old root is now stacked under "."; detach it without propagating to the host. */
+    if (fchdir(oldroot) < 0) die("rootfs: chdir old root", NULL, errno);
+    if (do_mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) die("rootfs: make old root slave", NULL, errno);
+    if (umount2(".", MNT_DETACH) < 0) die("rootfs: detach old root", NULL, errno);
+    close(oldroot);
+  }
+  if (chdir("/") < 0) die("rootfs: chdir /", NULL, errno);
+  if (p->root_readonly) {
+    int r = do_mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
+    if (r == -EPERM) r = do_mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags("/"), NULL);
+    if (r < 0) die("rootfs: remount / read-only", NULL, -r);
+  }
+}

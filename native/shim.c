@@ -1,0 +1,135 @@
+/* Entry points that src/native.ts calls through bun:ffi. Every one returns a value >= 0 or
+ * -errno (bun:ffi gives no errno). */
+#include "child.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* The decoded plan lives in the parent's memory; after clone the child has its own copy. */
+static struct plan g_plan;
+
+EXPORT long bunc_sys(long nr, long a, long b, long c, long d, long e, long f) {
+  long r = syscall(nr, a, b, c, d, e, f);
+  return r < 0 ? -errno : r;
+}
+
+EXPORT long bunc_plan_describe(const uint8_t *buf, uint64_t len, char *out, uint64_t cap) {
+  memset(&g_plan, 0, sizeof g_plan);
+  int r = plan_decode(buf, len, &g_plan);
+  if (r < 0) return r;
+  return plan_describe(&g_plan, out, cap);
+}
+
+/* Clone the container child (or, in exec mode, the process that joins a container).
+ * All signals are blocked around clone so that none of Bun's handlers runs in the child before
+ * it resets them. Returns the child's pid. */
+EXPORT long bunc_spawn(const uint8_t *buf, uint64_t len) {
+  memset(&g_plan, 0, sizeof g_plan);
+  int r = plan_decode(buf, len, &g_plan);
+  if (r < 0) return r;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  long pid = raw_clone((unsigned long)g_plan.clone_flags | SIGCHLD);
+  if (pid == 0) child_main(&g_plan);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return pid;
+}
+
+/* ---- waiting for a child without blocking Bun's event loop ----
+ * A thread blocks in waitpid and writes {pid, status} to a pipe the TypeScript side reads. */
+struct waiter { int pid, fd; };
+
+static void *waiter_main(void *arg) {
+  struct waiter w = *(struct waiter *)arg;
+  free(arg);
+  int st = 0, r;
+  do r = waitpid(w.pid, &st, __WALL); while (r < 0 && errno == EINTR);
+  int32_t out[2] = { r < 0 ? -errno : r, st };
+  (void)!write(w.fd, out, sizeof out);
+  return NULL;
+}
+
+EXPORT int bunc_wait_async(int pid, int fd) {
+  struct waiter *w = malloc(sizeof *w);
+  if (!w) return -ENOMEM;
+  w->pid = pid;
+  w->fd = fd;
+  pthread_t t;
+  pthread_attr_t a;
+  pthread_attr_init(&a);
+  pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&a, 64 * 1024);
+  int r = pthread_create(&t, &a, waiter_main, w);
+  pthread_attr_destroy(&a);
+  if (r) { free(w); return -r; }
+  return 0;
+}
+
+/* Blocking waitpid: status or -errno. */
+EXPORT long bunc_waitpid(int pid, int flags) {
+  int st = 0, r;
+  do r = waitpid(pid, &st, flags | __WALL); while (r < 0 && errno == EINTR);
+  if (r < 0) return -errno;
+  if (r == 0) return -EAGAIN;
+  return st;
+}
+
+/* ---- the sync socket, parent side ---- */
+
+/* Receive one message: writes type, err, value and the message text; returns the type, 0 at EOF,
+ * or -errno. A passed fd (SCM_RIGHTS) is returned in *fd_out (else -1). */
+EXPORT long bunc_sync_recv(int fd, int64_t *value, int32_t *err, char *msg, uint64_t cap, int32_t *fd_out) {
+  struct sync_msg m;
+  memset(&m, 0, sizeof m);
+  struct iovec iov = { &m, sizeof m };
+  union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+  ssize_t r;
+  do r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC); while (r < 0 && errno == EINTR);
+  *fd_out = -1;
+  if (r < 0) return -errno;
+  if (r == 0) return 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(fd_out, CMSG_DATA(c), sizeof(int));
+  *value = m.value;
+  *err = m.err;
+  size_t n = strnlen(m.msg, sizeof m.msg);
+  if (n >= cap) n = cap - 1;
+  memcpy(msg, m.msg, n);
+  msg[n] = 0;
+  return m.type;
+}
+
+EXPORT int bunc_sync_send(int fd, uint32_t type) {
+  return sync_send(fd, type, 0);
+}
+
+/* ---- console sockets (runc's protocol: the pty master with SCM_RIGHTS) ---- */
+
+EXPORT int bunc_recv_fd(int sock) {
+  char name[256];
+  struct iovec iov = { name, sizeof name };
+  union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+  ssize_t r;
+  do r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC); while (r < 0 && errno == EINTR);
+  if (r < 0) return -errno;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(c), sizeof fd);
+      return fd;
+    }
+  return -EBADMSG;
+}
