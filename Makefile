@@ -9,7 +9,7 @@ CFLAGS_INIT := -Os -g0 -static -Wall -Wextra -D_GNU_SOURCE -s
 VERSION := $(shell node -p 'require("./package.json").version' 2>/dev/null || echo 0.0.0)
 COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
-SHIM_SRC := native/shim.c native/child.c native/rootfs.c native/hooks.c native/terminal.c native/plan.c native/util.c
+SHIM_SRC := native/shim.c native/child.c native/rootfs.c native/hooks.c native/terminal.c native/ttyproxy.c native/plan.c native/util.c
 SHIM_HDR := $(wildcard native/*.h)
 TS_SRC   := $(shell find src -name '*.ts')
 

@@ -71,6 +71,9 @@ function load() {
     bunc_sync_send: { args: ["i32", "u32"], returns: "i32" },
     bunc_recv_fd: { args: ["i32"], returns: "i32" },
     bunc_plan_describe: { args: [FFIType.ptr, "u64", FFIType.ptr, "u64"], returns: "i64" },
+    bunc_tty_proxy: { args: ["i32"], returns: "i32" },
+    bunc_tty_resize: { args: ["i32"], returns: "i32" },
+    bunc_tty_finish: { args: [], returns: "i32" },
   });
   raw(NR.close, fd);
   libc.close();
@@ -130,6 +133,28 @@ export function readFd(fd: number, buf: Uint8Array): number {
 /** fd of the embedded bunc-init in a sealed memfd (the container's exec trampoline / PID 1). */
 export function initMemfd(): number {
   return memfdWith("bunc-init", readFileSync(initFile), sys);
+}
+
+/** A connected AF_UNIX stream socket (the --console-socket), CLOEXEC. */
+export function connectUnix(path: string): number {
+  const fd = check("socket", sys(NR.socket, 1, 1 | 0o2000000, 0));
+  const addr = new Uint8Array(110);
+  new DataView(addr.buffer).setUint16(0, 1, true);
+  const p = Buffer.from(path);
+  if (p.length >= 108) throw new SyscallError(`connect ${path}`, 36);
+  addr.set(p, 2);
+  const r = sys(NR.connect, fd, addr, 2 + p.length + 1);
+  if (r < 0) {
+    closeFd(fd);
+    throw new SyscallError(`connect to console socket ${path}`, -r);
+  }
+  return fd;
+}
+
+/** PR_SET_CHILD_SUBREAPER: orphans of our children (e.g. a process forked into a joined pid
+ * namespace) re-parent to us, so a foreground run/exec can wait for them. */
+export function setSubreaper(): void {
+  sys(NR.prctl, 36, 1, 0, 0, 0);
 }
 
 export function mknodFifo(path: string, mode: number): number {
@@ -193,6 +218,17 @@ export function describeEncodedPlan(plan: Uint8Array): string {
   const n = Number(shim().bunc_plan_describe(plan, plan.length, out, out.length));
   if (n < 0) throw new SyscallError("decode plan", -n);
   return new TextDecoder().decode(out.subarray(0, n));
+}
+
+/** Proxy the host terminal to a pty master (raw mode, window size) until ttyFinish. */
+export function ttyProxy(master: number): void {
+  check("terminal proxy", shim().bunc_tty_proxy(master));
+}
+export function ttyResize(master: number): void {
+  shim().bunc_tty_resize(master);
+}
+export function ttyFinish(): void {
+  shim().bunc_tty_finish();
 }
 
 export const SYNC = { GO: 1, HOOKS: 2, PID: 3, PTY: 4, READY: 5, ERROR: 6 } as const;

@@ -1,0 +1,23 @@
+// bunc delete [--force|-f] ID
+import type { Globals } from "./globals.ts";
+import { parseCommand, requireId } from "./globals.ts";
+import { Container } from "../container/container.ts";
+import { BuncError } from "../errors.ts";
+import { checkId } from "../container/state.ts";
+
+export function main(argv: string[], g: Globals): number {
+  const a = parseCommand("delete", { "--force": Boolean, "-f": "--force" }, argv);
+  const id = requireId("delete", a._);
+  const force = !!a["--force"];
+  let c: Container;
+  try {
+    c = Container.load(g.root, id);
+  } catch (e) {
+    // containerd's shim always follows `delete` with `delete --force`: a missing id is fine then.
+    checkId(id);
+    if (force && e instanceof BuncError && e.message.includes("does not exist")) return 0;
+    throw e;
+  }
+  c.delete(force);
+  return 0;
+}

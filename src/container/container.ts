@@ -1,0 +1,128 @@
+// Operations on an existing container: status, start, kill, delete. Each reads the record and
+// asks the kernel (process, fifo, freezer) for the truth.
+import { rmSync, unlinkSync } from "node:fs";
+import { BuncError, strerror } from "../errors.ts";
+import { logWarn } from "../log.ts";
+import type { ContainerStatus, OciState } from "../spec/types.ts";
+import { loadCgroup, type Cgroup } from "../cgroups/index.ts";
+import * as native from "../native.ts";
+import { runHooksWarn } from "./hooks.ts";
+import { containerDir, deriveStatus, execFifoPath, isAlive, ociState, readRecord, type ContainerRecord } from "./state.ts";
+
+export class Container {
+  readonly dir: string;
+  private cg?: Cgroup;
+
+  constructor(readonly root: string, readonly rec: ContainerRecord) {
+    this.dir = containerDir(root, rec.id);
+  }
+
+  static load(root: string, id: string): Container {
+    return new Container(root, readRecord(root, id));
+  }
+
+  get id(): string {
+    return this.rec.id;
+  }
+
+  cgroup(): Cgroup | undefined {
+    if (this.cg === undefined && this.rec.cgroup !== undefined) this.cg = loadCgroup(this.rec.cgroup);
+    return this.cg;
+  }
+
+  status(): ContainerStatus {
+    return deriveStatus(this.root, this.rec, () => {
+      try {
+        return this.cgroup()?.isFrozen() ?? false;
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  state(): OciState {
+    return ociState(this.rec, this.status());
+  }
+
+  /** Release the process blocked on the exec fifo. */
+  start(): void {
+    const st = this.status();
+    if (st !== "created") {
+      if (st === "stopped") throw new BuncError(`cannot start a container that has stopped`);
+      throw new BuncError(`cannot start an already ${st} container`);
+    }
+    const fifo = execFifoPath(this.dir);
+    const fd = native.openFd(fifo, native.O.WRONLY | native.O.NONBLOCK | native.O.CLOEXEC);
+    if (fd < 0) {
+      // ENXIO: no reader, the container process is gone.
+      throw new BuncError(`cannot start container "${this.id}": its process is not waiting (${strerror(-fd)})`);
+    }
+    const w = native.writeFd(fd, new Uint8Array([0]));
+    native.closeFd(fd);
+    if (w < 0) throw new BuncError(`start container "${this.id}": write exec fifo: ${strerror(-w)}`);
+    try {
+      unlinkSync(fifo);
+    } catch {}
+    runHooksWarn("poststart", this.rec.config.hooks?.poststart, ociState(this.rec, "running"));
+  }
+
+  /** Send a signal to the init, or with all to every process in the cgroup. */
+  kill(sig: number, all: boolean): void {
+    const st = this.status();
+    if (all) {
+      const cg = this.cgroup();
+      if (st === "stopped" && !cg) return;
+      const pids = cg ? cg.pids() : [];
+      if (st === "paused" && sig === 9) {
+        // A frozen task gets SIGKILL only once thawed.
+        for (const p of pids) native.kill(p, sig);
+        cg?.thaw();
+        return;
+      }
+      for (const p of pids) native.kill(p, sig);
+      if (st !== "stopped" && !pids.includes(this.rec.pid)) native.kill(this.rec.pid, sig);
+      return;
+    }
+    if (st === "stopped") throw new BuncError(`container "${this.id}": container not running`);
+    const r = native.kill(this.rec.pid, sig);
+    if (r < 0) throw new BuncError(`kill container "${this.id}": ${strerror(-r)}`);
+    if (st === "paused" && sig === 9) this.cgroup()?.thaw();
+  }
+
+  /** Remove the container: stop what is left (force), run poststop hooks, drop cgroup and state. */
+  delete(force: boolean): void {
+    const st = this.status();
+    if ((st === "running" || st === "paused") && !force)
+      throw new BuncError(`cannot delete container "${this.id}" that is not stopped: ${st}`);
+    if (st !== "stopped") {
+      this.kill(9, true);
+      native.kill(this.rec.pid, 9);
+      this.waitGone();
+    }
+    const cg = this.cgroup();
+    if (cg) {
+      // Processes may outlive the init (exec'd, or in a shared pid namespace): kill them too.
+      for (let i = 0; i < 50; i++) {
+        const pids = cg.pids();
+        if (pids.length === 0) break;
+        for (const p of pids) native.kill(p, 9);
+        if (cg.isFrozen()) cg.thaw();
+        Bun.sleepSync(10);
+      }
+      try {
+        cg.destroy();
+      } catch (e) {
+        logWarn(`delete ${this.id}: ${(e as Error).message}`);
+      }
+    }
+    runHooksWarn("poststop", this.rec.config.hooks?.poststop, ociState(this.rec, "stopped"));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private waitGone(): void {
+    for (let i = 0; i < 500 && isAlive(this.rec); i++) {
+      native.waitpid(this.rec.pid, 1 /* WNOHANG: reap it if it is our child */);
+      Bun.sleepSync(2);
+    }
+  }
+}
