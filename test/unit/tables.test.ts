@@ -115,9 +115,9 @@ describe("signals", () => {
 describe("mount options", () => {
   test("MS_* and MOUNT_ATTR_* values match /usr/include/linux/mount.h", () => {
     const header = defines("/usr/include/linux/mount.h", "MS_");
-    for (const [name, v] of Object.entries(MS)) expect([name, v]).toEqual([name, header.get(`MS_${name}`)]);
+    for (const [name, v] of Object.entries(MS) as [string, number][]) expect({ [name]: v }).toEqual({ [name]: header.get(`MS_${name}`)! });
     const attrs = defines("/usr/include/linux/mount.h", "MOUNT_ATTR_");
-    for (const [name, v] of Object.entries(MOUNT_ATTR)) expect([name, v]).toEqual([name, attrs.get(`MOUNT_ATTR_${name}`)]);
+    for (const [name, v] of Object.entries(MOUNT_ATTR) as [string, number][]) expect({ [name]: v }).toEqual({ [name]: attrs.get(`MOUNT_ATTR_${name}`)! });
   });
 
   test("flags, data and order of a typical bind mount", () => {

@@ -1,0 +1,91 @@
+// Reading a bundle: <bundle>/config.json parsed, validated, and its rootfs resolved. Every
+// failure is one line naming the file and what is wrong with it.
+import { readFileSync, realpathSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import { BuncError, strerror } from "../errors.ts";
+import type { Spec } from "./types.ts";
+import { sysctlPath, validateSpec, type Warn } from "./validate.ts";
+
+export interface LoadedBundle {
+  spec: Spec;
+  /** The bundle directory: absolute, symlinks resolved (what `state` reports). */
+  bundle: string;
+  /** root.path resolved against the bundle: absolute, symlinks resolved, a directory. */
+  rootfs: string;
+}
+
+/** errno number of a Node fs error ("ENOENT" -> 2), for strerror. */
+function errnoOf(e: unknown): number {
+  const n = (e as { errno?: number }).errno;
+  return typeof n === "number" ? Math.abs(n) : 0;
+}
+
+function fsMessage(e: unknown): string {
+  const errno = errnoOf(e);
+  return errno ? strerror(errno) : String((e as Error).message ?? e);
+}
+
+export function loadBundle(bundle: string, warn: Warn = () => {}): LoadedBundle {
+  const abs = resolve(bundle);
+  let dir: string;
+  try {
+    dir = realpathSync(abs);
+    if (!statSync(dir).isDirectory()) throw new BuncError(`bundle: ${abs}: not a directory`);
+  } catch (e) {
+    if (e instanceof BuncError) throw e;
+    throw new BuncError(`bundle: ${abs}: ${errnoOf(e) === 2 ? "no such directory" : fsMessage(e)}`);
+  }
+
+  const file = `${dir}/config.json`;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new BuncError(`config.json: ${file}: ${fsMessage(e)}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new BuncError(`config.json: invalid JSON: ${String((e as Error).message).replace(/^JSON Parse error: /, "")}`);
+  }
+  const spec = validateSpec(parsed, "config.json", warn);
+
+  const rootfs = resolveRootfs(dir, spec.root!.path);
+  checkJoinedNetns(spec);
+  return { spec, bundle: dir, rootfs };
+}
+
+function resolveRootfs(bundle: string, rootPath: string): string {
+  const abs = resolve(bundle, rootPath);
+  try {
+    const real = realpathSync(abs);
+    if (!statSync(real).isDirectory()) throw new BuncError(`config.json: root.path: ${abs}: not a directory`);
+    return real;
+  } catch (e) {
+    if (e instanceof BuncError) throw e;
+    throw new BuncError(`config.json: root.path: ${abs}: ${errnoOf(e) === 2 ? "no such directory" : fsMessage(e)}`);
+  }
+}
+
+/**
+ * net.* sysctls are written in the container's network namespace. When that namespace is
+ * joined by path, refuse if the path is the host's own (runc's isHostNetNS): the write would
+ * change the host.
+ */
+function checkJoinedNetns(spec: Spec): void {
+  const keys = Object.keys(spec.linux?.sysctl ?? {}).filter((k) => sysctlPath(k)?.startsWith("net/"));
+  const path = spec.linux?.namespaces?.find((ns) => ns.type === "network")?.path;
+  if (keys.length === 0 || !path) return;
+  let same: boolean;
+  try {
+    const ours = statSync("/proc/self/ns/net");
+    const theirs = statSync(path);
+    same = ours.dev === theirs.dev && ours.ino === theirs.ino;
+  } catch (e) {
+    throw new BuncError(`config.json: linux.namespaces: network namespace path ${path}: ${fsMessage(e)}`);
+  }
+  if (same) {
+    throw new BuncError(`config.json: linux.sysctl[${JSON.stringify(keys[0])}]: not allowed in the host's network namespace (${path})`);
+  }
+}
