@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { BuncError } from "../../src/errors.ts";
 import { defaultSpec } from "../../src/spec/default.ts";
-import { loadBundle } from "../../src/spec/load.ts";
+import { jsonErrorOffset, loadBundle } from "../../src/spec/load.ts";
 
 const top = realpathSync(mkdtempSync(join(tmpdir(), "bunc-load-")));
 afterAll(() => rmSync(top, { recursive: true, force: true }));
@@ -70,9 +70,11 @@ describe("loadBundle", () => {
     expect(errorOf(() => loadBundle(dir))).toBe(`config.json: ${dir}/config.json: no such file or directory`);
   });
 
-  test("malformed JSON", () => {
-    expect(errorOf(() => loadBundle(bundle('{"ociVersion": "1.2.1",')))).toMatch(/^config\.json: invalid JSON: \S/);
-    expect(errorOf(() => loadBundle(bundle("")))).toMatch(/^config\.json: invalid JSON: \S/);
+  test("malformed JSON: the parser's message and where", () => {
+    expect(errorOf(() => loadBundle(bundle('{\n  "ociVersion": "1.2.1",\n  "process": {,\n}')))).toBe(
+      "config.json: invalid JSON: Expected '}' at line 3, column 15",
+    );
+    expect(errorOf(() => loadBundle(bundle("")))).toBe("config.json: invalid JSON: Unexpected EOF at line 1, column 1");
   });
 
   test("validation errors come through with their path", () => {
@@ -108,5 +110,29 @@ describe("loadBundle", () => {
     expect(errorOf(() => loadBundle(bundle(spec)))).toBe(
       `config.json: linux.namespaces: network namespace path ${join(top, "no-such-netns")}: no such file or directory`,
     );
+  });
+});
+
+describe("jsonErrorOffset", () => {
+  test("finds nothing wrong in valid JSON", () => {
+    const samples = [
+      defaultSpec({ rootless: true }), [], {}, "x\u00e9\n\"", -0.5e-3, 0, true, null, [1, [2, [3, {}]]], { a: { b: [null, false] } },
+    ];
+    for (const v of samples) {
+      expect(jsonErrorOffset(JSON.stringify(v))).toBeUndefined();
+      expect(jsonErrorOffset(JSON.stringify(v, null, "\t") + "\n")).toBeUndefined();
+    }
+    expect(jsonErrorOffset(' { "a\\u0041\\/" : [ 1 , 2e5 ] } ')).toBeUndefined();
+  });
+
+  test("points at the first character JSON.parse refuses too", () => {
+    const bad: [string, number][] = [
+      ["", 0], ["{", 1], ['{"a":1,}', 7], ['{"a" 1}', 5], ["[1,,2]", 3], ["[1 2]", 3], ["tru", 3], ["nul!", 3],
+      ['"abc', 4], ['"a\\x"', 3], ["01", 1], ["-", 0], ["1.", 1], ["{'a':1}", 1], ["[1]]", 3], ['"tab\there"', 4], ["{} x", 3],
+    ];
+    for (const [text, at] of bad) {
+      expect(() => JSON.parse(text)).toThrow();
+      expect([text, jsonErrorOffset(text)]).toEqual([text, at]);
+    }
   });
 });
