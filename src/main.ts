@@ -22,13 +22,7 @@ const COMMANDS: Record<string, () => Promise<{ main: CommandMain }>> = {
   list: () => import("./cli/list.ts"),
   spec: () => import("./cli/spec.ts"),
   exec: () => import("./cli/exec.ts"),
-  ps: () => import("./cli/ps.ts"),
-  pause: () => import("./cli/pause.ts"),
-  resume: () => import("./cli/resume.ts"),
-  update: () => import("./cli/update.ts"),
-  events: () => import("./cli/events.ts"),
   features: () => import("./cli/features.ts"),
-  pod: () => import("./cli/pod.ts"),
 };
 
 const USAGE = `bunc: an OCI container runtime (a drop-in for runc)

@@ -4,9 +4,9 @@ import { parseCommand, requireId } from "./globals.ts";
 import { CREATE_FLAGS, createOptions } from "./create-flags.ts";
 import { createContainer } from "../container/create.ts";
 
-export function main(argv: string[], g: Globals): number {
+export async function main(argv: string[], g: Globals): Promise<number> {
   const a = parseCommand("create", CREATE_FLAGS, argv);
   const id = requireId("create", a._);
-  createContainer(createOptions("create", a, id, g));
+  await createContainer(createOptions("create", a, id, g));
   return 0;
 }

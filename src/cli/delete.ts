@@ -5,7 +5,7 @@ import { Container } from "../container/container.ts";
 import { BuncError } from "../errors.ts";
 import { checkId } from "../container/state.ts";
 
-export function main(argv: string[], g: Globals): number {
+export async function main(argv: string[], g: Globals): Promise<number> {
   const a = parseCommand("delete", { "--force": Boolean, "-f": "--force" }, argv);
   const id = requireId("delete", a._);
   const force = !!a["--force"];
@@ -18,6 +18,6 @@ export function main(argv: string[], g: Globals): number {
     if (force && e instanceof BuncError && e.message.includes("does not exist")) return 0;
     throw e;
   }
-  c.delete(force);
+  await c.delete(force);
   return 0;
 }

@@ -79,12 +79,26 @@ export function parseGlobals(argv: string[]): { globals: Globals; rest: string[]
 }
 
 /** Parse a subcommand's own flags; flags may appear before or after positional args. */
-export function parseCommand<T extends arg.Spec>(cmd: string, spec: T, argv: string[]): arg.Result<T> {
+export function parseCommand<T extends arg.Spec>(cmd: string, spec: T, argv: string[], stopAtPositional = false): arg.Result<T> {
   try {
-    return arg(spec, { argv: normaliseDashes(argv, Object.keys(spec)) });
+    // With stopAtPositional everything after the first positional is left alone (exec's command).
+    const first = stopAtPositional ? argv.findIndex((x, i) => !x.startsWith("-") && !isValueOf(spec, argv[i - 1])) : -1;
+    const head = first >= 0 ? argv.slice(0, first) : argv;
+    const r = arg(spec, { argv: normaliseDashes(head, Object.keys(spec)) });
+    if (first >= 0) r._.push(...argv.slice(first));
+    return r;
   } catch (e) {
     throw new BuncError(`${cmd}: ${(e as Error).message}`);
   }
+}
+
+/** Is `prev` a flag that takes a value (so the next word is its value, not a positional)? */
+function isValueOf(spec: arg.Spec, prev: string | undefined): boolean {
+  if (!prev || !prev.startsWith("-") || prev.includes("=")) return false;
+  const key = prev.startsWith("--") ? prev : Object.hasOwn(spec, prev) ? prev : "-" + prev;
+  let t = spec[key];
+  if (typeof t === "string") t = spec[t];
+  return t !== undefined && t !== Boolean && !(Array.isArray(t) && t[0] === Boolean);
 }
 
 /** The single container id a command takes, checked for safety. */

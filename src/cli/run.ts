@@ -15,7 +15,7 @@ export async function main(argv: string[], g: Globals): Promise<number> {
   const detach = !!a["--detach"];
   const opts = createOptions("run", a, id, g);
   if (!detach) native.setSubreaper(); // processes of a joined pid namespace re-parent to us
-  const created = createContainer(opts);
+  const created = await createContainer(opts);
   const c = new Container(g.root, created.record);
   try {
     c.start();
@@ -25,10 +25,10 @@ export async function main(argv: string[], g: Globals): Promise<number> {
     native.closeFd(created.syncFd);
     if (detach) return 0;
     const code = await superviseForeground(created.record.pid, created.ptyFd);
-    if (!a["--keep"]) c.delete(true);
+    if (!a["--keep"]) await c.delete(true);
     return code;
   } catch (e) {
-    c.delete(true);
+    await c.delete(true);
     throw e;
   }
 }

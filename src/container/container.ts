@@ -90,7 +90,7 @@ export class Container {
   }
 
   /** Remove the container: stop what is left (force), run poststop hooks, drop cgroup and state. */
-  delete(force: boolean): void {
+  async delete(force: boolean): Promise<void> {
     const st = this.status();
     if ((st === "running" || st === "paused") && !force)
       throw new BuncError(`cannot delete container "${this.id}" that is not stopped: ${st}`);
@@ -110,7 +110,7 @@ export class Container {
         Bun.sleepSync(10);
       }
       try {
-        cg.destroy();
+        await cg.destroy();
       } catch (e) {
         logWarn(`delete ${this.id}: ${(e as Error).message}`);
       }

@@ -72,10 +72,10 @@ function writePidFile(path: string, pid: number): void {
   renameSync(tmp, path);
 }
 
-export function createContainer(o: CreateOptions): Created {
+export async function createContainer(o: CreateOptions): Promise<Created> {
   ensureRoot(o.root);
   const dir = containerDir(o.root, o.id);
-  const { spec, bundle, rootfs } = loadBundle(o.bundle);
+  const { spec, bundle, rootfs } = loadBundle(o.bundle, logWarn);
   if (!spec.process) throw new BuncError("config.json: process: required to create a container");
   try {
     mkdirSync(dir, { mode: 0o711 });
@@ -92,8 +92,11 @@ export function createContainer(o: CreateOptions): Created {
     const fifoFd = native.check(`open ${fifo}`, native.openFd(fifo, native.O.RDONLY | native.O.NONBLOCK | native.O.CLOEXEC));
     toClose.push(fifoFd);
 
-    cgroup = newCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id: o.id, systemd: o.systemdCgroup, resources: spec.linux?.resources });
-    cgroup.create();
+    cgroup = newCgroup({
+      cgroupsPath: spec.linux?.cgroupsPath, id: o.id, systemd: o.systemdCgroup, resources: spec.linux?.resources,
+      devices: spec.linux?.devices, annotations: spec.annotations,
+    });
+    await cgroup.create();
 
     const ns = planNamespaces(spec.linux?.namespaces);
     const nsJoin = ns.join.map((j) => {
@@ -130,7 +133,7 @@ export function createContainer(o: CreateOptions): Created {
     pid = native.spawn(encodePlan(plan));
     for (const fd of toClose.splice(1)) native.closeFd(fd); // keep only the fifo until the end
 
-    cgroup.attach(pid);
+    await cgroup.attach(pid);
     native.syncSend(parentEnd, native.SYNC.GO);
     let ptyFd = -1;
     for (;;) {
@@ -171,7 +174,7 @@ export function createContainer(o: CreateOptions): Created {
       native.waitpid(pid);
     }
     try {
-      cgroup?.destroy();
+      await cgroup?.destroy();
     } catch (ce) {
       logWarn(`cleanup: ${(ce as Error).message}`);
     }

@@ -5,7 +5,9 @@ export const enum PlanMode { Create = 1, Exec = 2 }
 export const enum HookKind { CreateContainer = 1, StartContainer = 2 }
 
 /** bits of PlanMount.kind (MK_* in plan.h) */
-export const MK = { BIND: 0x1, FILE: 0x2, REMOUNT: 0x4, CGROUP: 0x8, TMPCOPYUP: 0x10, PROC: 0x20, REC_ATTR: 0x40 } as const;
+export const MK = {
+  BIND: 0x1, FILE: 0x2, REMOUNT: 0x4, CGROUP: 0x8, TMPCOPYUP: 0x10, PROC: 0x20, REC_ATTR: 0x40, REMOUNT_ONLY: 0x80, SYSFS: 0x100,
+} as const;
 
 export interface PlanMount {
   flags: number; // MS_* to mount with
