@@ -38,6 +38,14 @@ describe("bunc()", () => {
     expect(r.stdout).toBe("in\nyes\n");
   });
 
+  test("returns when bunc exits even if a child it left (like a created container) holds its stdout", async () => {
+    fakeBunc("sleep 1000 & echo $!");
+    const r = await bunc([], { timeoutMs: 20_000 });
+    expect(r.timedOut).toBe(false);
+    expect(r.code).toBe(0);
+    process.kill(Number(r.stdout.trim()), "SIGKILL");
+  });
+
   test("kills bunc after the timeout and says so", async () => {
     fakeBunc("exec sleep 100");
     const r = await bunc([], { timeoutMs: 200 });

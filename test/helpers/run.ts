@@ -1,5 +1,7 @@
 // Running bin/bunc from tests, and small things every integration test needs.
 import { describe } from "bun:test";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 export const REPO_ROOT = resolve(import.meta.dir, "../..");
@@ -28,33 +30,51 @@ export interface BuncOptions {
   cwd?: string;
 }
 
-/** Run `bunc [--root R] ...args` to completion and collect its output. */
+let outputDir: string | undefined;
+let calls = 0;
+
+/**
+ * Run `bunc [--root R] ...args` to completion and collect its output.
+ *
+ * Output goes to files, not pipes: after `create` or `run -d` the container process still holds
+ * the stdio it inherited, so a pipe would not reach end-of-file until the container exits.
+ */
 export async function bunc(args: string[], opts: BuncOptions = {}): Promise<BuncResult> {
+  outputDir ??= mkdtempSync(join(tmpdir(), "bunc-test-output-"));
+  const outFile = join(outputDir, `${process.pid}-${++calls}.out`);
+  const errFile = join(outputDir, `${process.pid}-${calls}.err`);
+  const out = openSync(outFile, "w+");
+  const err = openSync(errFile, "w+");
   const argv = [buncBin(), ...(opts.root ? ["--root", opts.root] : []), ...args];
-  const proc = Bun.spawn(argv, {
-    stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { ...process.env, ...opts.env },
-    cwd: opts.cwd,
-  });
+  const timeoutMs = opts.timeoutMs ?? 30_000;
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    proc.kill("SIGKILL");
-  }, opts.timeoutMs ?? 30_000);
   try {
-    // Read both pipes while waiting: a full pipe would otherwise block bunc forever.
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
-    return { code, stdout, stderr: timedOut ? `${stderr}\n[test helper: killed after ${opts.timeoutMs ?? 30_000} ms]` : stderr, timedOut };
+    const proc = Bun.spawn(argv, {
+      stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
+      stdout: out,
+      stderr: err,
+      env: { ...process.env, ...opts.env },
+      cwd: opts.cwd,
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      proc.kill("SIGKILL");
+    }, timeoutMs);
+    const code = await proc.exited.finally(() => clearTimeout(timer));
+    const stdout = readFileSync(outFile, "utf8");
+    const stderr = readFileSync(errFile, "utf8") + (timedOut ? `\n[test helper: killed after ${timeoutMs} ms]` : "");
+    return { code, stdout, stderr, timedOut };
   } finally {
-    clearTimeout(timer);
+    closeSync(out);
+    closeSync(err);
+    rmSync(outFile, { force: true });
+    rmSync(errFile, { force: true });
   }
 }
+
+process.on("exit", () => {
+  if (outputDir) rmSync(outputDir, { recursive: true, force: true });
+});
 
 /** Like bunc(), but throws with the output when the exit status is not 0. */
 export async function buncOk(args: string[], opts: BuncOptions = {}): Promise<BuncResult> {
