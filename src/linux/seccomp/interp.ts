@@ -104,8 +104,11 @@ function dataWord(d: SeccompData, offset: number): number {
   return word(arg, (offset - SECCOMP_DATA.ARGS) % 8 === 4);
 }
 
-/** Run the filter on one syscall; returns the seccomp return value (e.g. RET.ALLOW). */
-export function run(filter: Uint8Array | Insn[], data: SeccompData): number {
+/**
+ * Run the filter on one syscall; returns the seccomp return value (e.g. RET.ALLOW).
+ * `stats.steps` receives the number of instructions executed.
+ */
+export function run(filter: Uint8Array | Insn[], data: SeccompData, stats?: { steps: number }): number {
   const prog = filter instanceof Uint8Array ? decode(filter) : filter;
   const problem = check(prog);
   if (problem) throw new Error(`bpf: ${problem}`);
@@ -114,6 +117,7 @@ export function run(filter: Uint8Array | Insn[], data: SeccompData): number {
   const M = new Uint32Array(BPF_MEMWORDS);
   for (let pc = 0; pc < prog.length; pc++) {
     const { code, jt, jf, k } = prog[pc];
+    if (stats) stats.steps++;
     switch (cls(code)) {
       case BPF.LD:
         A = mode(code) === BPF.ABS ? dataWord(data, k) : mode(code) === BPF.LEN ? SECCOMP_DATA.SIZE : mode(code) === BPF.MEM ? M[k] : k;
