@@ -117,11 +117,18 @@ int open_in_root(int rootfd, const char *path, int flags) {
 }
 
 /* Walk path one component at a time, each resolved inside the root, creating what is missing.
- * A symlink met on the way is followed *inside* the root (RESOLVE_IN_ROOT), never out of it. */
+ * A symlink met on the way is followed *inside* the root (RESOLVE_IN_ROOT), never out of it; a
+ * dangling one is replaced by its target (read with readlinkat) and the walk starts again, so
+ * the directories are created where the symlink points within the rootfs (as runc does). */
 int mkdirall_in_root(int rootfd, const char *path, int is_file, mode_t mode) {
-  char prefix[4096];
+  static char work[2][4096];
+  int cur = 0, hops = 0;
   size_t n = str_len(path);
-  if (n >= sizeof prefix) return -ENAMETOOLONG;
+  if (n >= sizeof work[0]) return -ENAMETOOLONG;
+  memcpy(work[cur], path, n + 1);
+restart:
+  path = work[cur];
+  n = str_len(path);
   int dirfd = open_in_root(rootfd, "/", O_PATH | O_DIRECTORY);
   if (dirfd < 0) return dirfd;
   size_t i = 0;
@@ -133,7 +140,7 @@ int mkdirall_in_root(int rootfd, const char *path, int is_file, mode_t mode) {
     size_t clen = i - start;
     int last = 1;
     for (size_t k = i; k < n; k++) if (path[k] != '/') { last = 0; break; }
-    char comp[256];
+    char comp[256], prefix[4096];
     if (clen >= sizeof comp) { close(dirfd); return -ENAMETOOLONG; }
     memcpy(comp, path + start, clen);
     comp[clen] = 0;
@@ -141,15 +148,26 @@ int mkdirall_in_root(int rootfd, const char *path, int is_file, mode_t mode) {
     prefix[i] = 0;
     int fd = open_in_root(rootfd, prefix, O_PATH);
     if (fd == -ENOENT) {
-      int r;
-      if (last && is_file) {
-        /* mknodat creates a regular file without opening it (no O_CREAT through a symlink). */
-        r = mknodat(dirfd, comp, S_IFREG | 0644, 0);
-      } else {
-        r = mkdirat(dirfd, comp, mode);
-      }
+      int r = (last && is_file) ? mknodat(dirfd, comp, S_IFREG | 0644, 0) /* no O_CREAT through a symlink */
+                                : mkdirat(dirfd, comp, mode);
       if (r < 0 && errno != EEXIST) { int e = -errno; close(dirfd); return e; }
       fd = open_in_root(rootfd, prefix, O_PATH);
+      if (fd == -ENOENT && r < 0) {
+        /* comp exists but does not resolve: a dangling symlink. Rewrite the path through it. */
+        char target[4096];
+        ssize_t tl = readlinkat(dirfd, comp, target, sizeof target - 1);
+        if (tl < 0) { int e = -errno; close(dirfd); return e; }
+        target[tl] = 0;
+        if (++hops > 40) { close(dirfd); return -ELOOP; }
+        struct sb b = { work[!cur], sizeof work[0], 0 };
+        if (target[0] != '/') { memcpy(prefix, path, start); prefix[start] = 0; sb_str(&b, prefix); sb_str(&b, "/"); }
+        sb_str(&b, target);
+        sb_str(&b, path + i);
+        if (b.len + 1 >= b.cap) { close(dirfd); return -ENAMETOOLONG; }
+        cur = !cur;
+        close(dirfd);
+        goto restart;
+      }
     }
     close(dirfd);
     if (fd < 0) return fd;
