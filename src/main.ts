@@ -23,6 +23,11 @@ const COMMANDS: Record<string, () => Promise<{ main: CommandMain }>> = {
   spec: () => import("./cli/spec.ts"),
   exec: () => import("./cli/exec.ts"),
   features: () => import("./cli/features.ts"),
+  ps: () => import("./cli/ps.ts"),
+  pause: () => import("./cli/pause.ts"),
+  resume: () => import("./cli/resume.ts"),
+  update: () => import("./cli/update.ts"),
+  events: () => import("./cli/events.ts"),
 };
 
 const USAGE = `bunc: an OCI container runtime (a drop-in for runc)
