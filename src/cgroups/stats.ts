@@ -104,7 +104,8 @@ function plain(v: unknown, parent?: string): unknown {
     for (const [k, x] of Object.entries(v)) {
       if (x === undefined) continue;
       // pids.limit is omitempty in runc, a memory entry's limit is not
-      if ((OMIT_WHEN_ZERO.has(k) || (parent === "pids" && k === "limit")) && isZero(x)) continue;
+      // (memory.raw is a map of the kernel's counters: every one is kept, zeros included)
+      if (parent !== "raw" && (OMIT_WHEN_ZERO.has(k) || (parent === "pids" && k === "limit")) && isZero(x)) continue;
       out[k] = plain(x, k);
     }
     return out;

@@ -88,8 +88,23 @@ export function flagResources(a: ReturnType<typeof parseCommand<typeof SPEC>>): 
   return r;
 }
 
+/** Go's flag package takes "--memory -1": the value may start with "-". Keep it a value. */
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const name = a.startsWith("--") ? a : "-" + a;
+    const next = argv[i + 1];
+    if (name in SPEC && SPEC[name as keyof typeof SPEC] === String && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 export async function main(argv: string[], g: Globals): Promise<number> {
-  const a = parseCommand("update", SPEC, argv);
+  const a = parseCommand("update", SPEC, joinNegativeValues(argv));
   const id = requireId("update", a._);
   if (a["--l3-cache-schema"] || a["--mem-bw-schema"]) throw new BuncError("update: Intel RDT (--l3-cache-schema, --mem-bw-schema) is not supported by bunc");
   const c = Container.load(g.root, id);
