@@ -52,7 +52,7 @@ function runProbe(profile: Seccomp, ops: string[]): ProbeResult {
     const m = /^(\S+) ret=(-?\d+) errno=(\d+)$/.exec(line);
     if (m) results[m[1]] = [Number(m[2]), Number(m[3])];
   }
-  return { exitCode: p.exitCode, signal: p.signalCode ?? undefined, lines, results };
+  return { exitCode: p.exitCode, signal: p.signalCode ? String(p.signalCode) : undefined, lines, results };
 }
 
 describe.skipIf(!canRun)("filters in the kernel", () => {

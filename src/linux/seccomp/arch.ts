@@ -50,8 +50,9 @@ export function archByOciName(name: string): ArchInfo | undefined {
 
 /** The syscall number of `name` on `arch`, or undefined when that ABI has no such syscall. */
 export function syscallNumber(arch: TableArch, name: string): number | undefined {
-  const table: Readonly<Record<string, number>> = SYSCALL_TABLES[arch];
-  return Object.hasOwn(table, name) ? table[name] : undefined;
+  // Only own numeric entries count: inherited names ("toString", "__proto__") are not numbers.
+  const nr: unknown = (SYSCALL_TABLES[arch] as Readonly<Record<string, number>>)[name];
+  return typeof nr === "number" ? nr : undefined;
 }
 
 /** The seccomp architecture of the machine bunc runs on. */

@@ -41,7 +41,7 @@ import {
   argHiOffset,
   argLoOffset,
 } from "./constants.ts";
-import { normalizeProfile, type ArchRules, type Condition, type NormalizedProfile, type Rule, type Warn } from "./profile.ts";
+import { normalizeProfile, type ArchRules, type Condition, type NormalizedProfile, type Rule, type SyscallRules, type Warn } from "./profile.ts";
 
 export interface CompiledSeccomp {
   /** struct sock_filter[] in host byte order, ready for seccomp(SECCOMP_SET_MODE_FILTER). */
@@ -107,16 +107,16 @@ function groupByAuditArch(archs: ArchRules[]): Block[] {
 function emitBlock(asm: Assembler, block: Block, p: NormalizedProfile): void {
   const intervals = partition(block, outcomeFunction(block, p));
   const rets = new Map<number, Label>();
-  const chains = new Map<string, { label: Label; outcome: ChainOutcome }>();
+  const chains = new Map<ChainOutcome, Label>();
   const targetOf = (o: Outcome): Label => {
     if ("ret" in o) {
       let l = rets.get(o.ret);
       if (l === undefined) rets.set(o.ret, (l = asm.label()));
       return l;
     }
-    let c = chains.get(o.key);
-    if (!c) chains.set(o.key, (c = { label: asm.label(), outcome: o }));
-    return c.label;
+    let l = chains.get(o);
+    if (l === undefined) chains.set(o, (l = asm.label()));
+    return l;
   };
   const targets = intervals.map((iv) => targetOf(iv.outcome));
 
@@ -126,7 +126,7 @@ function emitBlock(asm: Assembler, block: Block, p: NormalizedProfile): void {
     intervals.map((iv) => iv.start),
     targets,
   );
-  for (const { label, outcome } of chains.values()) {
+  for (const [outcome, label] of chains) {
     asm.bind(label);
     emitChain(asm, outcome.rules, outcome.bits, outcome.otherwise);
   }
@@ -136,8 +136,26 @@ function emitBlock(asm: Assembler, block: Block, p: NormalizedProfile): void {
   }
 }
 
+/** Outcomes are interned: equal outcomes are the same object, so intervals merge by identity. */
 function outcomeFunction(block: Block, p: NormalizedProfile): (nr: number) => Outcome {
-  const ret = (value: number): Outcome => ({ key: `r${value}`, ret: value >>> 0 });
+  const rets = new Map<number, RetOutcome>();
+  const ret = (value: number): Outcome => {
+    let o = rets.get(value);
+    if (!o) rets.set(value, (o = { key: `r${value}`, ret: value >>> 0 }));
+    return o;
+  };
+  const chainOfEntry = new Map<SyscallRules, ChainOutcome>();
+  const chainOfKey = new Map<string, ChainOutcome>();
+  const chain = (entry: SyscallRules, bits: 32 | 64): Outcome => {
+    let o = chainOfEntry.get(entry);
+    if (!o) {
+      const key = chainKey(entry.conditional, bits, p.defaultAction);
+      o = chainOfKey.get(key);
+      if (!o) chainOfKey.set(key, (o = { key, rules: entry.conditional, bits, otherwise: p.defaultAction }));
+      chainOfEntry.set(entry, o);
+    }
+    return o;
+  };
   const enosys = ret(RET.ERRNO | ENOSYS);
   const x86Family = block.auditArch === AUDIT_ARCH.X86_64;
   const x64 = block.members.find((m) => m.arch.table === "x86_64");
@@ -152,8 +170,7 @@ function outcomeFunction(block: Block, p: NormalizedProfile): (nr: number) => Ou
     const entry = member?.syscalls.get(nr);
     if (!member || !entry) return ret(p.defaultAction);
     if (entry.unconditional !== undefined) return ret(entry.unconditional);
-    const bits = member.arch.bits;
-    return { key: chainKey(entry.conditional, bits, p.defaultAction), rules: entry.conditional, bits, otherwise: p.defaultAction };
+    return chain(entry, member.arch.bits);
   };
 }
 
@@ -177,7 +194,7 @@ function partition(block: Block, outcomeAt: (nr: number) => Outcome): { start: n
   const out: { start: number; outcome: Outcome }[] = [];
   for (const start of starts) {
     const outcome = outcomeAt(start);
-    if (out.length && out[out.length - 1].outcome.key === outcome.key) continue;
+    if (out.length && out[out.length - 1].outcome === outcome) continue;
     out.push({ start, outcome });
   }
   return out;

@@ -94,15 +94,18 @@ export function normalizeProfile(s: Seccomp, hostArch: TableArch = hostSeccompAr
       needsListener = true;
     }
     const conds = list(sc.args, `${path}.args`).map((a, j) => condition(a, `${path}.args[${j}]`));
+    const rulesByBits = new Map<number, Rule[]>();
 
     for (const ar of archs) {
+      const bits = ar.arch.bits;
+      let rules = rulesByBits.get(bits);
+      if (!rules) rulesByBits.set(bits, (rules = action === defaultAction ? [] : splitRule(action, conds, bits)));
       for (const name of names) {
         const nr = syscallNumber(ar.arch.table, name);
         if (nr === undefined) continue;
         known.add(name);
         if (ar.maxNr === undefined || nr > ar.maxNr) ar.maxNr = nr;
-        if (action === defaultAction) continue;
-        for (const rule of splitRule(action, conds, ar.arch.bits)) addRule(ar.syscalls, nr, rule);
+        for (const rule of rules) addRule(ar.syscalls, nr, rule);
       }
     }
     for (const name of names) {
