@@ -78,7 +78,7 @@ export function queryDevicePrograms(s: BpfSys, dirFd: number): number[] {
   if (rc < 0) fail("BPF_PROG_QUERY", rc);
   const n = dv.getUint32(24, true);
   const idv = new DataView(ids.buffer);
-  return Array.from({ length: Math.min(n, 64) }, (_, i) => idv.getUint32(i * 4, true));
+  return Array.from({ length: Math.min(n, 64) }, (_, i) => idv.getUint32(i * 4, true)).filter((id) => id !== 0);
 }
 
 function progFdById(s: BpfSys, id: number): number {
