@@ -256,6 +256,9 @@ static void load_seccomp(const struct plan *p) {
 __attribute__((noreturn)) static void finish_and_exec(struct plan *p) {
   if (p->has_personality && personality(p->personality) < 0) die("personality", NULL, errno);
   if (p->terminal) setup_terminal(p);
+  /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still have it
+   * (runc does the same); the profile must then allow what the rest of the setup calls. */
+  if (!p->no_new_privs) load_seccomp(p);
   drop_bounding(p);
   switch_user(p);
   apply_caps(p);
@@ -275,8 +278,10 @@ __attribute__((noreturn)) static void finish_and_exec(struct plan *p) {
     wait_exec_fifo(p);
   }
   run_hooks(p, HOOK_START_CONTAINER);
-  if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("set no_new_privs", NULL, errno);
-  load_seccomp(p);
+  if (p->no_new_privs) {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("set no_new_privs", NULL, errno);
+    load_seccomp(p); /* the last step before exec */
+  }
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);

@@ -3,10 +3,12 @@
 import { statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { BuncError } from "../errors.ts";
+import { logDebug } from "../log.ts";
 import type { Hook, Mount, Process, Spec } from "../spec/types.ts";
 import { capMask, hostLastCap } from "./capabilities.ts";
 import { MS, parseMountOptions } from "./mountopts.ts";
 import { rlimitNumber, rlimitValue } from "./rlimits.ts";
+import { compileSeccomp, isSeccompEnabled } from "./seccomp/compile.ts";
 import { HookKind, MK, PlanMode, emptyPlan, type Plan, type PlanDevice, type PlanHook, type PlanMount } from "./plan.ts";
 
 const S_IFCHR = 0o020000, S_IFBLK = 0o060000, S_IFIFO = 0o010000;
@@ -156,6 +158,16 @@ function planHooks(spec: Spec, ctx: PlanContext): PlanHook[] {
   return out;
 }
 
+/** linux.seccomp compiled to classic BPF (the child loads it last before exec). */
+export function planSeccomp(plan: Plan, spec: Spec): void {
+  const s = spec.linux?.seccomp;
+  if (!isSeccompEnabled(s)) return;
+  // Unknown syscall names are skipped quietly, as runc does (debug output only).
+  const c = compileSeccomp(s, undefined, logDebug);
+  if (c.needsListener) throw new BuncError("config.json: linux.seccomp: SCMP_ACT_NOTIFY (listenerPath) is not supported yet");
+  plan.seccomp = { flags: c.flags, filter: c.filter };
+}
+
 /** The parts of the plan that describe the process (shared by create and exec). */
 export function planProcess(plan: Plan, proc: Process, warn: (m: string) => void): void {
   plan.args = proc.args ?? [];
@@ -210,6 +222,7 @@ export function buildCreatePlan(spec: Spec, ctx: PlanContext): Plan {
   if (spec.domainname !== undefined && spec.domainname !== "") p.domainname = spec.domainname;
   p.sysctl = Object.entries(spec.linux?.sysctl ?? {}).map(([key, value]) => ({ key, value }));
   planProcess(p, spec.process!, ctx.warn);
+  planSeccomp(p, spec);
   p.execFifoFd = ctx.execFifoFd;
   p.init = { fd: ctx.initFd, mode: ctx.initMode };
   if (ctx.consoleFd !== undefined) p.terminal = { consoleFd: ctx.consoleFd };
