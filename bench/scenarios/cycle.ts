@@ -1,0 +1,76 @@
+// 2. Detached cycle: create -> start -> wait for the exit -> delete, each step timed. The wait is
+// what a shim sees: from start's return until the container's process has exited (pidfd).
+import type { Ctx } from "../lib/context.ts";
+import { ms, ratio, table, type Headline } from "../lib/format.ts";
+import { minus, summarize, type Summary } from "../lib/stats.ts";
+import { closeFd, pidfdOpen, pidfdWait, reap, reapAll } from "../lib/sys.ts";
+import type { Section } from "./section.ts";
+
+const STEPS = ["create", "start", "wait", "delete", "total"] as const;
+type Step = (typeof STEPS)[number];
+/** how many runtime invocations (so how many wrappers) a step holds */
+const CALLS: Record<Step, number> = { create: 1, start: 1, wait: 0, delete: 1, total: 3 };
+
+export function benchCycle(ctx: Ctx): Section {
+  const samples: Record<string, Record<Step, number[]>> = {};
+  for (const rt of ctx.rts) samples[rt.name] = { create: [], start: [], wait: [], delete: [], total: [] };
+  const wrapper: number[] = [];
+
+  for (let i = -ctx.sizes.warmup; i < ctx.sizes.iterations; i++) {
+    for (const rt of ctx.rts) {
+      const c = ctx.newContainer(rt, ["/bin/true"]);
+      const create = ctx.create(rt, c);
+      const pid = ctx.pid(c);
+      const fd = pidfdOpen(pid);
+      const start = ctx.sp.time(rt.argv(["start", c.id]));
+      const t0 = performance.now();
+      if (fd >= 0 && !pidfdWait(fd, 30_000)) throw new Error(`${rt.name}: container ${c.id} did not exit`);
+      const wait = performance.now() - t0;
+      closeFd(fd);
+      reap(pid);
+      const del = ctx.sp.time(rt.argv(["delete", c.id]));
+      reapAll();
+      if (i < 0) continue;
+      const s = samples[rt.name]!;
+      s.create.push(create);
+      s.start.push(start);
+      s.wait.push(wait);
+      s.delete.push(del);
+      s.total.push(create + start + wait + del);
+    }
+    if (ctx.wrapperOnly && i >= 0) wrapper.push(ctx.sp.time(ctx.wrapperOnly));
+  }
+  ctx.log("cycle: done");
+
+  const sum: Record<string, Record<Step, Summary>> = {};
+  for (const [name, steps] of Object.entries(samples)) {
+    sum[name] = Object.fromEntries(STEPS.map((st) => [st, summarize(steps[st])])) as Record<Step, Summary>;
+  }
+  const w = wrapper.length ? summarize(wrapper).median : 0;
+  const crunNet = Object.fromEntries(STEPS.map((st) => [st, minus(sum.crun![st], CALLS[st] * w)])) as Record<Step, Summary>;
+  const cell = (x: Summary) => `${ms(x.median)} (${ms(x.p10)} – ${ms(x.p90)})`;
+  const rows = [
+    ["bunc", ...STEPS.map((st) => cell(sum.bunc![st]))],
+    ["runc", ...STEPS.map((st) => cell(sum.runc![st]))],
+    [w ? "crun (net of the wrapper)" : "crun", ...STEPS.map((st) => cell(crunNet[st]))],
+    ...(w ? [["crun (with the wrapper)", ...STEPS.map((st) => cell(sum.crun![st]))]] : []),
+    ["bunc / runc", ...STEPS.map((st) => ratio(sum.bunc![st].median, sum.runc![st].median))],
+    ["bunc / crun", ...STEPS.map((st) => ratio(sum.bunc![st].median, crunNet[st].median))],
+  ];
+  const markdown = [
+    "Detached: `create --bundle B --pid-file P ID`, `start ID`, wait for the container's process to exit (pidfd, as a shim would), `delete ID`. Median (p10 – p90) in ms" +
+      (w ? `; crun net of ${ms(w)} ms of wrapper per runtime call.` : "."),
+    "",
+    table(["", ...STEPS.map((s) => (s === "wait" ? "wait for exit" : s))], rows),
+  ].join("\n");
+  const headlines: Headline[] = (["create", "start", "delete", "total"] as Step[]).map((st) => ({
+    metric: `detached ${st} (ms)`,
+    bunc: ms(sum.bunc![st].median),
+    runc: ms(sum.runc![st].median),
+    crun: ms(crunNet[st].median),
+    vsRunc: ratio(sum.bunc![st].median, sum.runc![st].median),
+    vsCrun: ratio(sum.bunc![st].median, crunNet[st].median),
+    target: "",
+  }));
+  return { title: "2. Detached cycle: create, start, wait, delete", markdown, headlines };
+}
