@@ -90,6 +90,15 @@ describe.skipIf(!canRun)("filters in the kernel", () => {
     expect(r.results["int80:21"]).toEqual([-1, 1]);
   });
 
+  test("i386 socketcall(2) cannot get around a socket rule", () => {
+    const profile: Seccomp = { defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86"], syscalls: [{ names: ["socket"], action: "SCMP_ACT_ERRNO", errnoRet: 97 }] };
+    // i386: socket is 359; socketcall is 102 and takes (call, pointer to the arguments).
+    const r = runProbe(profile, ["int80:359:2:1:0", "int80:102:1:0", "int80:102:2:0"]);
+    expect(r.results["int80:359:2:1:0"]).toEqual([-1, 97]);
+    expect(r.results["int80:102:1:0"]).toEqual([-1, 97]); // SYS_SOCKET
+    expect(r.results["int80:102:2:0"]).toEqual([-1, 14]); // SYS_BIND reaches the kernel: EFAULT on the NULL argument block
+  });
+
   test("a rule's errnoRet is what the syscall returns", () => {
     const r = runProbe({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdirat", "mkdir"], action: "SCMP_ACT_ERRNO", errnoRet: 18 }] }, ["mkdirat:nope", "getcwd"]);
     expect(r.results["mkdirat:nope"]).toEqual([-1, 18]); // EXDEV

@@ -1,9 +1,9 @@
 // The generated syscall tables: produced from the installed UAPI headers, checked against gcc's
 // own preprocessor, and the committed copy is current.
 import { describe, expect, test } from "bun:test";
-import { AARCH64_KNOBS, evaluate, findSources, preprocess, readTables, render, type TableArch } from "../../scripts/gen-syscalls.ts";
+import { AARCH64_KNOBS, evaluate, findSources, preprocess, readAll, render, type TableArch } from "../../scripts/gen-syscalls.ts";
 import { syscallNumber } from "../../src/linux/seccomp/arch.ts";
-import { SYSCALL_TABLES } from "../../src/linux/seccomp/syscalls.gen.ts";
+import { IPC_CALLS, SOCKETCALL_CALLS, SYSCALL_TABLES } from "../../src/linux/seccomp/syscalls.gen.ts";
 
 const sources = findSources();
 const haveHeaders = !("missing" in sources);
@@ -12,7 +12,7 @@ const haveGcc = Bun.which("gcc") !== null;
 describe("generated syscall tables", () => {
   test.skipIf(!haveHeaders)("the committed syscalls.gen.ts is what the installed headers give", async () => {
     if ("missing" in sources) return;
-    const fresh = render(readTables(sources), sources);
+    const fresh = render(readAll(sources), sources);
     const committed = await Bun.file(new URL("../../src/linux/seccomp/syscalls.gen.ts", import.meta.url)).text();
     // On mismatch: run `bun scripts/gen-syscalls.ts` (or `make`) and commit the result.
     expect(committed).toBe(fresh);
@@ -50,6 +50,15 @@ describe("generated syscall tables", () => {
       expect(Object.fromEntries(gccTable)).toEqual({ ...SYSCALL_TABLES[arch] });
     });
   }
+
+  test.skipIf(!haveGcc || !haveHeaders)("socketcall and ipc call numbers match gcc -dM", () => {
+    const r = Bun.spawnSync(["gcc", "-E", "-dM", "-x", "c", "-"], { stdin: Buffer.from("#include <linux/net.h>\n#include <linux/ipc.h>\n") });
+    const defs = new Map([...r.stdout.toString().matchAll(/^#define (\w+) (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+    for (const [name, call] of Object.entries(SOCKETCALL_CALLS)) expect([name, defs.get(`SYS_${name.toUpperCase()}`)]).toEqual([name, call]);
+    for (const [name, call] of Object.entries(IPC_CALLS)) expect([name, defs.get(name.toUpperCase())]).toEqual([name, call]);
+    expect(Object.keys(SOCKETCALL_CALLS).length).toBe(20);
+    expect(Object.keys(IPC_CALLS)).toEqual(["semop", "semget", "semctl", "semtimedop", "msgsnd", "msgrcv", "msgget", "msgctl", "shmat", "shmdt", "shmget", "shmctl"]);
+  });
 
   test("aarch64 uses the generic table with arm64's knobs", () => {
     const nr = (n: string) => syscallNumber("aarch64", n);

@@ -2,7 +2,7 @@
 
 import { fail } from "../../errors.ts";
 import { AUDIT_ARCH } from "./constants.ts";
-import { SYSCALL_TABLES } from "./syscalls.gen.ts";
+import { IPC_CALLS, SOCKETCALL_CALLS, SYSCALL_TABLES } from "./syscalls.gen.ts";
 
 export type TableArch = keyof typeof SYSCALL_TABLES;
 
@@ -13,11 +13,16 @@ export interface ArchInfo {
   readonly auditArch: number;
   /** 32-bit ABIs compare only the low word of an argument, as libseccomp does. */
   readonly bits: 32 | 64;
+  /**
+   * The ABI also offers the socket and System V IPC syscalls through socketcall(2) and ipc(2);
+   * libseccomp applies a rule for, e.g., `socket` to socketcall(SYS_SOCKET, ...) as well.
+   */
+  readonly multiplexed?: boolean;
 }
 
 export const ARCHS: Readonly<Record<TableArch, ArchInfo>> = {
   x86_64: { oci: "SCMP_ARCH_X86_64", table: "x86_64", auditArch: AUDIT_ARCH.X86_64, bits: 64 },
-  x86: { oci: "SCMP_ARCH_X86", table: "x86", auditArch: AUDIT_ARCH.I386, bits: 32 },
+  x86: { oci: "SCMP_ARCH_X86", table: "x86", auditArch: AUDIT_ARCH.I386, bits: 32, multiplexed: true },
   x32: { oci: "SCMP_ARCH_X32", table: "x32", auditArch: AUDIT_ARCH.X86_64, bits: 64 },
   aarch64: { oci: "SCMP_ARCH_AARCH64", table: "aarch64", auditArch: AUDIT_ARCH.AARCH64, bits: 64 },
 };
@@ -53,6 +58,20 @@ export function syscallNumber(arch: TableArch, name: string): number | undefined
   // Only own numeric entries count: inherited names ("toString", "__proto__") are not numbers.
   const nr: unknown = (SYSCALL_TABLES[arch] as Readonly<Record<string, number>>)[name];
   return typeof nr === "number" ? nr : undefined;
+}
+
+/**
+ * For a socket or IPC syscall name on a multiplexing ABI: the multiplexer's syscall number and
+ * the call number it takes as its first argument (e.g. socket -> socketcall, SYS_SOCKET).
+ */
+export function multiplexedCall(arch: ArchInfo, name: string): { nr: number; call: number } | undefined {
+  if (!arch.multiplexed) return undefined;
+  const lookup = (calls: Readonly<Record<string, number>>, via: string) => {
+    const call: unknown = calls[name];
+    const nr = syscallNumber(arch.table, via);
+    return typeof call === "number" && nr !== undefined ? { nr, call } : undefined;
+  };
+  return lookup(SOCKETCALL_CALLS, "socketcall") ?? lookup(IPC_CALLS, "ipc");
 }
 
 /** The seccomp architecture of the machine bunc runs on. */

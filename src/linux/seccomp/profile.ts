@@ -17,10 +17,13 @@
 //   different actions with EEXIST; bunc accepts them and uses profile order.)
 // - On 32-bit ABIs (x86) only the low 32 bits of an argument and of the rule's value are
 //   compared, as libseccomp does.
+// - On x86 a rule for a socket or System V IPC syscall (socket, sendto, semop, shmat, send...)
+//   also applies to socketcall(2) / ipc(2) with that call number as argument 0, as libseccomp
+//   does, so a 32-bit program cannot get around a rule through the multiplexer.
 
 import type { Seccomp, SeccompArg } from "../../spec/types.ts";
 import { fail } from "../../errors.ts";
-import { ARCHS, archByOciName, hostSeccompArch, KNOWN_OCI_ARCHS, syscallNumber, type ArchInfo, type TableArch } from "./arch.ts";
+import { ARCHS, archByOciName, hostSeccompArch, KNOWN_OCI_ARCHS, multiplexedCall, syscallNumber, type ArchInfo, type TableArch } from "./arch.ts";
 import { ENOSYS, EPERM, FILTER_FLAG, RET, RET_ACTION_FULL_MASK, RET_DATA_MASK } from "./constants.ts";
 import { ACTIONS, FLAGS, OPERATORS, type Operator } from "./support.ts";
 
@@ -102,10 +105,17 @@ export function normalizeProfile(s: Seccomp, hostArch: TableArch = hostSeccompAr
       if (!rules) rulesByBits.set(bits, (rules = action === defaultAction ? [] : splitRule(action, conds, bits)));
       for (const name of names) {
         const nr = syscallNumber(ar.arch.table, name);
-        if (nr === undefined) continue;
+        const mux = multiplexedCall(ar.arch, name);
+        if (nr === undefined && !mux) continue;
         known.add(name);
-        if (ar.maxNr === undefined || nr > ar.maxNr) ar.maxNr = nr;
-        for (const rule of rules) addRule(ar.syscalls, nr, rule);
+        if (mux) {
+          for (const rule of rules) addRule(ar.syscalls, mux.nr, viaMultiplexer(rule, mux.call, bits));
+        } else if (ar.maxNr === undefined || nr! > ar.maxNr) {
+          // (libseccomp resolves multiplexed names to pseudo numbers there, so runc's -ENOSYS
+          // stub does not count them: neither do we.)
+          ar.maxNr = nr;
+        }
+        if (nr !== undefined) for (const rule of rules) addRule(ar.syscalls, nr, rule);
       }
     }
     for (const name of names) {
@@ -216,6 +226,15 @@ function alwaysTrue(c: Condition, bits: 32 | 64): boolean {
     (c.op === "SCMP_CMP_GE" && c.value === 0n) ||
     (c.op === "SCMP_CMP_LE" && c.value === width)
   );
+}
+
+/**
+ * The rule as libseccomp applies it to the multiplexer: argument 0 must be the call number (any
+ * condition of the rule on argument 0 is replaced); the other conditions stay as they are.
+ */
+function viaMultiplexer(rule: Rule, call: number, bits: 32 | 64): Rule {
+  const callCond: Condition = { index: 0, op: "SCMP_CMP_EQ", value: BigInt(call), mask: bits === 64 ? U64_MAX : U32_MAX };
+  return { action: rule.action, conds: [callCond, ...rule.conds.filter((c) => c.index !== 0)] };
 }
 
 function addRule(table: Map<number, SyscallRules>, nr: number, rule: Rule): void {
