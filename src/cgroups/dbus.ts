@@ -3,6 +3,7 @@
 // Only the calls the systemd cgroup driver needs: StartTransientUnit / StopUnit (waiting for the
 // job), SetUnitProperties, ResetFailedUnit and Manager properties.
 import * as dbus from "@jellybrick/dbus-next";
+import { createConnection } from "node:net";
 import { BuncError } from "../errors.ts";
 
 export const { Variant } = dbus;
@@ -54,15 +55,44 @@ export class SystemdBus {
     throw new BuncError(`systemd: cannot reach systemd over D-Bus (${errors.join("; ")})`);
   }
 
-  private static open(address: string): Promise<SystemdBus> {
+  /**
+   * Connect to a unix socket address once ourselves first: the library attaches its socket error
+   * listener a tick late, so a refused or missing socket would crash the process instead of
+   * failing the call.
+   */
+  private static probe(address: string): Promise<void> {
+    const m = /^unix:(path|abstract)=([^,;]+)/.exec(address);
+    if (!m) return Promise.resolve();
+    const target = m[1] === "abstract" ? "\0" + m[2] : m[2]!;
     return new Promise((resolve, reject) => {
-      const bus = dbus.systemBus({ busAddress: address });
+      const s = createConnection(target);
+      s.once("connect", () => {
+        s.destroy();
+        resolve();
+      });
+      s.once("error", reject);
+    });
+  }
+
+  private static async open(address: string): Promise<SystemdBus> {
+    await SystemdBus.probe(address);
+    return SystemdBus.openChecked(address);
+  }
+
+  private static openChecked(address: string): Promise<SystemdBus> {
+    return new Promise((resolve, reject) => {
+      // sessionBus() is the constructor that honours busAddress (systemBus() always reads the environment)
+      const bus = dbus.sessionBus({ busAddress: address });
       const timer = setTimeout(() => {
         bus.disconnect();
         reject(new Error("timed out connecting"));
       }, 10_000);
-      bus.once("error", (e: Error) => {
+      // the library may emit several errors for one failed connection: keep listening
+      let failed = false;
+      bus.on("error", (e: Error) => {
         clearTimeout(timer);
+        if (failed) return;
+        failed = true;
         reject(e);
       });
       bus.once("connect", async () => {

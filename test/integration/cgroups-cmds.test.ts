@@ -157,7 +157,7 @@ describeRoot("cgroup commands", () => {
       ev.kill(9);
       await ev.exited;
     }
-    await waitFor(async () => (await status(b)) === "stopped", "the container to stop");
+    await waitFor(async () => (await status(b)) === "stopped", 10_000, "the container to stop");
   });
 
   test("commands on an unknown container fail with runc's wording", async () => {
