@@ -6,7 +6,8 @@
 // only checks that systemd answers and remembers its version.
 import { BuncError } from "../errors.ts";
 import type { LinuxResources } from "../spec/types.ts";
-import { SystemdBus, SystemdError, systemdVersionNumber, Variant } from "./dbus.ts";
+// dbus.ts (and the D-Bus library) load only when a systemd container is really handled
+import type { SystemdBus } from "./dbus.ts";
 import { containerRules } from "./devices.ts";
 import { joinPath, v1Hierarchies, type Layout } from "./layout.ts";
 import { expandSlice, parseSystemdPath } from "./paths.ts";
@@ -36,7 +37,17 @@ export function newSystemdCgroup(opts: CgroupOptions, layout: Layout): SystemdCg
   return new SystemdCgroup(s, layout);
 }
 
-const variants = (props: Prop[]) => props.map(([name, sig, value]) => [name, new Variant(sig, value)]);
+const dbusModule = () => import("./dbus.ts");
+
+async function variants(props: Prop[]): Promise<unknown[]> {
+  const { Variant } = await dbusModule();
+  return props.map(([name, sig, value]) => [name, new Variant(sig, value)]);
+}
+
+async function isDbusError(e: unknown, name: string): Promise<boolean> {
+  const { SystemdError } = await dbusModule();
+  return e instanceof SystemdError && e.dbusName.includes(name);
+}
 
 export class SystemdCgroup implements Cgroup {
   private files: V1Cgroup | V2Cgroup;
@@ -64,6 +75,7 @@ export class SystemdCgroup implements Cgroup {
   }
 
   private async withBus<T>(f: (bus: SystemdBus) => Promise<T>): Promise<T> {
+    const { SystemdBus } = await dbusModule();
     const bus = await SystemdBus.connect(!!this.s.rootless);
     try {
       return await f(bus);
@@ -73,6 +85,7 @@ export class SystemdCgroup implements Cgroup {
   }
 
   private async version(bus: SystemdBus): Promise<number> {
+    const { systemdVersionNumber } = await dbusModule();
     if (this.meta.version === undefined) this.meta.version = systemdVersionNumber(await bus.managerProperty("Version"));
     return this.meta.version;
   }
@@ -91,12 +104,12 @@ export class SystemdCgroup implements Cgroup {
 
   private async startUnit(bus: SystemdBus, pid: number): Promise<void> {
     const version = await this.version(bus);
-    const body = [this.sd.unit, "replace", variants(this.props(pid, version)), []];
+    const body = [this.sd.unit, "replace", await variants(this.props(pid, version)), []];
     let result: string;
     try {
       result = await bus.job("StartTransientUnit", "ssa(sv)a(sa(sv))", body);
     } catch (e) {
-      if (!(e instanceof SystemdError && e.dbusName.includes("UnitExists"))) throw e;
+      if (!(await isDbusError(e, "UnitExists"))) throw e;
       // a failed unit of the same name may linger: reset it and try once more, as runc does
       await bus.call("ResetFailedUnit", "s", [this.sd.unit]).catch(() => undefined);
       result = await bus.job("StartTransientUnit", "ssa(sv)a(sa(sv))", body);
@@ -129,7 +142,7 @@ export class SystemdCgroup implements Cgroup {
         const v = await this.version(bus);
         const rules = containerRules(r.devices, this.s.devices);
         const props = this.sd.fs === "v2" ? v2ResourceProps(r, rules, v) : v1ResourceProps(r, rules, v);
-        await bus.call("SetUnitProperties", "sba(sv)", [this.sd.unit, true, variants(props)]);
+        await bus.call("SetUnitProperties", "sba(sv)", [this.sd.unit, true, await variants(props)]);
       });
     }
     await this.files.update(r);
@@ -167,7 +180,7 @@ export class SystemdCgroup implements Cgroup {
           if (result === "timeout") throw new BuncError(`systemd: timed out stopping ${this.sd.unit}`);
         } catch (e) {
           // already gone is fine
-          if (!(e instanceof SystemdError && e.dbusName.includes("NoSuchUnit"))) throw e;
+          if (!(await isDbusError(e, "NoSuchUnit"))) throw e;
         }
         await bus.call("ResetFailedUnit", "s", [this.sd.unit]).catch(() => undefined);
       });
