@@ -269,7 +269,8 @@ __attribute__((noreturn)) static void finish_and_exec(struct plan *p) {
     die("cwd is outside the container:", p->cwd, ENOENT);
   umask(p->umask >= 0 ? (mode_t)p->umask : 022);
   static char exe[4096];
-  resolve_exec(p, exe, sizeof exe);
+  /* bunc's pause ignores process.args: nothing to look up. */
+  if (!str_eq(p->init_mode, "pause")) resolve_exec(p, exe, sizeof exe);
   /* Nothing of bunc's may reach the user process: every fd past stdio + preserved is closed at exec. */
   syscall(SYS_close_range, 3 + p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
   if (p->mode == MODE_CREATE) {

@@ -1,6 +1,6 @@
 // Operations on an existing container: status, start, kill, delete. Each reads the record and
 // asks the kernel (process, fifo, freezer) for the truth.
-import { rmSync, unlinkSync } from "node:fs";
+import { readlinkSync, rmSync, unlinkSync } from "node:fs";
 import { BuncError, strerror } from "../errors.ts";
 import { logWarn } from "../log.ts";
 import type { ContainerStatus, OciState } from "../spec/types.ts";
@@ -63,7 +63,13 @@ export class Container {
     try {
       unlinkSync(fifo);
     } catch {}
-    runHooksWarn("poststart", this.rec.config.hooks?.poststart, ociState(this.rec, "running"));
+    const poststart = this.rec.config.hooks?.poststart;
+    if (poststart?.length) {
+      // The spec runs poststart after the user process is executed: wait until the container
+      // process no longer runs bunc's image (it has exec'd), or is gone.
+      this.waitExeced();
+      runHooksWarn("poststart", poststart, ociState(this.rec, "running"));
+    }
   }
 
   /** Send a signal to the init, or with all to every process in the cgroup. */
@@ -117,6 +123,18 @@ export class Container {
     }
     runHooksWarn("poststop", this.rec.config.hooks?.poststop, ociState(this.rec, "stopped"));
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private waitExeced(): void {
+    const self = readlinkSync("/proc/self/exe");
+    for (let i = 0; i < 2500 && isAlive(this.rec); i++) {
+      try {
+        if (readlinkSync(`/proc/${this.rec.pid}/exe`) !== self) return;
+      } catch {
+        return;
+      }
+      Bun.sleepSync(1);
+    }
   }
 
   private waitGone(): void {
