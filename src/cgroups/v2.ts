@@ -88,8 +88,9 @@ export class V2Cgroup implements Cgroup {
     attachDeviceFilter(bpfSys, this.dir, encode(deviceFilter(rules)));
   };
 
-  private apply(r: LinuxResources): void {
-    setV2(this.dir, r, { controllers: words(`${this.dir}/cgroup.controllers`), setDevices: this.s.rootless ? undefined : this.setDevices });
+  private apply(r: LinuxResources, devices = true): void {
+    const setDevices = devices && !this.s.rootless ? this.setDevices : undefined;
+    setV2(this.dir, r, { controllers: words(`${this.dir}/cgroup.controllers`), setDevices });
   }
 
   async create(): Promise<void> {
@@ -127,7 +128,9 @@ export class V2Cgroup implements Cgroup {
   }
 
   async update(r: LinuxResources): Promise<void> {
-    this.apply(r);
+    // the filter is only replaced when the rules change (most updates are about limits)
+    const sameDevices = JSON.stringify(r.devices ?? []) === JSON.stringify(this.s.resources?.devices ?? []);
+    this.apply(r, !sameDevices);
     this.s.resources = r;
   }
 
