@@ -1,0 +1,224 @@
+// Host-side plumbing for the client tests: running a command to completion with its output in
+// files, finding processes by command line, and removing what a client run left on the host
+// (mounts, cgroups, network links). Everything here only touches what the caller names.
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface CmdResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+export interface CmdOptions {
+  stdin?: string;
+  timeoutMs?: number;
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+}
+
+let outDir: string | undefined;
+let n = 0;
+
+/**
+ * Run argv to completion. Output goes to files, not pipes: a client may leave a process behind
+ * that inherited them (a detached container's stdio), and a pipe would then never close.
+ */
+export async function cmd(argv: string[], opts: CmdOptions = {}): Promise<CmdResult> {
+  outDir ??= mkdtempSync(join(tmpdir(), "bunc-clients-out-"));
+  const base = join(outDir, `${process.pid}-${++n}`);
+  const out = openSync(`${base}.out`, "w+");
+  const err = openSync(`${base}.err`, "w+");
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  let timedOut = false;
+  try {
+    const proc = Bun.spawn(argv, {
+      stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
+      stdout: out,
+      stderr: err,
+      env: { ...process.env, ...opts.env },
+      cwd: opts.cwd,
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      proc.kill("SIGKILL");
+    }, timeoutMs);
+    const code = await proc.exited.finally(() => clearTimeout(timer));
+    return {
+      code,
+      stdout: readFileSync(`${base}.out`, "utf8"),
+      stderr: readFileSync(`${base}.err`, "utf8") + (timedOut ? `\n[killed after ${timeoutMs} ms]` : ""),
+      timedOut,
+    };
+  } finally {
+    closeSync(out);
+    closeSync(err);
+    rmSync(`${base}.out`, { force: true });
+    rmSync(`${base}.err`, { force: true });
+  }
+}
+
+/** cmd(), throwing with the output when the exit status is not 0. */
+export async function cmdOk(argv: string[], opts: CmdOptions = {}): Promise<CmdResult> {
+  const r = await cmd(argv, opts);
+  if (r.code !== 0) throw new Error(`${argv.join(" ")} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r;
+}
+
+process.on("exit", () => {
+  if (outDir) rmSync(outDir, { recursive: true, force: true });
+});
+
+export function hasCommand(name: string): boolean {
+  return Bun.which(name) !== null;
+}
+
+/** The argv of a process, or undefined when it is gone. */
+export function cmdline(pid: number): string[] | undefined {
+  try {
+    const raw = readFileSync(`/proc/${pid}/cmdline`, "latin1");
+    return raw.split("\0").filter((_, i, a) => i < a.length - 1 || a[i] !== "");
+  } catch {
+    return undefined;
+  }
+}
+
+export function allPids(): number[] {
+  return readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
+}
+
+/** Is pid alive and not a zombie? */
+export function alive(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) [ZX]/s.test(readFileSync(`/proc/${pid}/stat`, "latin1"));
+  } catch {
+    return false;
+  }
+}
+
+export function killPid(pid: number, signal: NodeJS.Signals = "SIGKILL"): void {
+  if (pid <= 1 || pid === process.pid) return;
+  try {
+    process.kill(pid, signal);
+  } catch {}
+}
+
+/** Every mount point at or below `dir` (as /proc/self/mountinfo shows them), deepest first. */
+export function mountsUnder(dir: string): string[] {
+  let real: string;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    const mp = line.split(" ")[4];
+    if (!mp) continue;
+    const path = mp.replace(/\\(\d{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+    if (path === real || path.startsWith(`${real}/`)) out.push(path);
+  }
+  return out.sort((a, b) => b.length - a.length);
+}
+
+/** Lazily unmount everything below dir (netns files, overlay rootfs, shm binds...). */
+export function unmountAllUnder(dir: string): void {
+  for (let round = 0; round < 5; round++) {
+    const mounts = mountsUnder(dir);
+    if (!mounts.length) return;
+    for (const m of mounts) Bun.spawnSync(["umount", "-l", m], { stdout: "ignore", stderr: "ignore" });
+  }
+}
+
+/** Each cgroup hierarchy mounted under /sys/fs/cgroup, once (cpu and cpuacct share one). */
+export function cgroupHierarchies(): string[] {
+  const root = "/sys/fs/cgroup";
+  if (existsSync(join(root, "cgroup.controllers"))) return [root];
+  const seen = new Set<string>();
+  for (const name of readdirSync(root)) {
+    try {
+      seen.add(realpathSync(join(root, name)));
+    } catch {}
+  }
+  return [...seen];
+}
+
+function subtree(dir: string): string[] {
+  const out = [dir];
+  try {
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) out.push(...subtree(join(dir, e.name)));
+  } catch {}
+  return out;
+}
+
+function pidsOf(dir: string): number[] {
+  try {
+    return readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Processes in the cgroup `path` (relative to each hierarchy) or below it. */
+export function cgroupProcesses(path: string): number[] {
+  const pids = new Set<number>();
+  for (const h of cgroupHierarchies()) for (const d of subtree(join(h, path))) for (const p of pidsOf(d)) pids.add(p);
+  return [...pids];
+}
+
+/** Cgroup directories named `path` (or below) that exist in some hierarchy. */
+export function cgroupDirsUnder(path: string): string[] {
+  return cgroupHierarchies().flatMap((h) => (existsSync(join(h, path)) ? subtree(join(h, path)) : []));
+}
+
+/**
+ * Kill everything in the cgroup subtree `path` (thawing frozen ones first) and remove it,
+ * children first. Only for test cgroups: refuses paths outside /bunc-test/ (or a systemd
+ * slice the caller made, passed with allowOutside).
+ */
+export async function removeCgroupTree(path: string, allowOutside = false): Promise<void> {
+  if (!allowOutside && (!path.startsWith("/bunc-test/") || path.includes(".."))) throw new Error(`refusing to remove cgroup ${path}`);
+  for (const h of cgroupHierarchies()) {
+    const top = join(h, path);
+    if (!existsSync(top)) continue;
+    const dirs = subtree(top);
+    for (const d of dirs) {
+      for (const f of ["freezer.state", "cgroup.freeze"]) {
+        if (existsSync(join(d, f))) Bun.spawnSync(["sh", "-c", `echo ${f === "freezer.state" ? "THAWED" : 0} > '${join(d, f)}'`]);
+      }
+    }
+    for (let attempt = 0; ; attempt++) {
+      for (const d of dirs) for (const p of pidsOf(d)) killPid(p);
+      let left = 0;
+      for (const d of [...dirs].reverse()) {
+        try {
+          rmdirSync(d);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "ENOENT") left++;
+        }
+      }
+      if (!left) break;
+      if (attempt > 200) throw new Error(`cannot remove cgroup ${top}`);
+      await Bun.sleep(25);
+    }
+  }
+}
+
+/** The network namespace inode of a process ("net:[4026532...]"). */
+export function netnsOf(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/net`);
+  } catch {
+    return undefined;
+  }
+}
+
+export function linkExists(name: string): boolean {
+  return existsSync(`/sys/class/net/${name}`);
+}
+
+export function deleteLink(name: string): void {
+  if (linkExists(name)) Bun.spawnSync(["ip", "link", "del", name], { stdout: "ignore", stderr: "ignore" });
+}
