@@ -158,14 +158,17 @@ static void drop_bounding(const struct plan *p) {
   }
 }
 
+/* Raw system calls, not glibc's setgroups/setresgid/setresuid: glibc broadcasts those to every
+ * thread it believes the process has (the parent's threads, copied but not running here) and
+ * waits on a futex for them forever. */
 static void switch_user(const struct plan *p) {
   if (!p->has_user) return;
   if (p->has_caps) prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
   gid_t groups[PLAN_MAX_GROUPS];
   for (int i = 0; i < p->ngroups; i++) groups[i] = p->groups[i];
-  if (setgroups((size_t)p->ngroups, groups) < 0 && errno != EPERM) die("setgroups", NULL, errno);
-  if (setresgid(p->gid, p->gid, p->gid) < 0) die("setgid", NULL, errno);
-  if (setresuid(p->uid, p->uid, p->uid) < 0) die("setuid", NULL, errno);
+  if (syscall(SYS_setgroups, (size_t)p->ngroups, groups) < 0 && errno != EPERM) die("setgroups", NULL, errno);
+  if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0) die("setgid", NULL, errno);
+  if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0) die("setuid", NULL, errno);
   if (p->has_caps) prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 }
 
