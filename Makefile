@@ -13,7 +13,7 @@ SHIM_SRC := native/shim.c native/child.c native/rootfs.c native/hooks.c native/t
 SHIM_HDR := $(wildcard native/*.h)
 TS_SRC   := $(shell find src -name '*.ts')
 
-.PHONY: all deps test test-unit install clean bench
+.PHONY: all deps test install clean bench demo
 
 all: bin/bunc
 
@@ -29,7 +29,14 @@ build/bunc-init: native/init.c
 	@mkdir -p build
 	$(CC) $(CFLAGS_INIT) -o $@ native/init.c
 
-bin/bunc: node_modules/.installed build/shim.so build/bunc-init $(TS_SRC)
+# Syscall name tables for the seccomp compiler, generated from the kernel's UAPI headers
+# (committed too, so a checkout without make can run the unit tests; a test compares them).
+SYSCALL_HEADERS := $(wildcard $(addprefix /usr/include/,x86_64-linux-gnu/asm/unistd_64.h x86_64-linux-gnu/asm/unistd_32.h x86_64-linux-gnu/asm/unistd_x32.h x86_64-linux-gnu/asm/unistd.h asm-generic/unistd.h linux/net.h linux/ipc.h linux/version.h))
+
+src/linux/seccomp/syscalls.gen.ts: scripts/gen-syscalls.ts $(SYSCALL_HEADERS) | node_modules/.installed
+	$(BUN) scripts/gen-syscalls.ts
+
+bin/bunc: node_modules/.installed src/linux/seccomp/syscalls.gen.ts build/shim.so build/bunc-init $(TS_SRC)
 	@mkdir -p bin
 	$(BUN) build --compile --bytecode --minify --sourcemap=none \
 	  --define BUNC_VERSION='"$(VERSION)"' --define BUNC_COMMIT='"$(COMMIT)"' \
@@ -48,6 +55,9 @@ deps:
 
 test: deps all
 	$(BUN) test --timeout 60000
+
+demo: all
+	scripts/demo.sh
 
 clean:
 	rm -rf bin build
