@@ -15,6 +15,7 @@ import { CLONE_NEW, planNamespaces } from "../linux/namespaces.ts";
 import * as native from "../native.ts";
 import { newCgroup, type Cgroup } from "../cgroups/index.ts";
 import { runHooksOrFail } from "./hooks.ts";
+import { withStdio } from "./stdio.ts";
 import { OCI_VERSION, containerDir, ensureRoot, execFifoPath, pidStartTime, writeRecord, type ContainerRecord } from "./state.ts";
 
 export interface CreateOptions {
@@ -28,6 +29,8 @@ export interface CreateOptions {
   preserveFds: number;
   systemdCgroup: boolean;
   init: boolean;
+  /** fds for the container process's stdin/stdout/stderr (default: bunc's own; `bunc pod` gives pipes) */
+  stdio?: [number, number, number];
 }
 
 export interface Created {
@@ -130,7 +133,7 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
       hookState: (status) => JSON.stringify(stateFor(status, 0)),
       warn: logWarn,
     });
-    pid = native.spawn(encodePlan(plan));
+    pid = withStdio(o.stdio, () => native.spawn(encodePlan(plan)));
     for (const fd of toClose.splice(1)) native.closeFd(fd); // keep only the fifo until the end
 
     await cgroup.attach(pid);

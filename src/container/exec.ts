@@ -12,6 +12,7 @@ import { emptyPlan, PlanMode } from "../linux/plan.ts";
 import { CLONE_NEW, NS_PROC_NAME, sortForJoin } from "../linux/namespaces.ts";
 import * as native from "../native.ts";
 import type { Container } from "./container.ts";
+import { withStdio } from "./stdio.ts";
 
 export interface ExecOptions {
   process: Process;
@@ -19,6 +20,8 @@ export interface ExecOptions {
   pidFile?: string;
   detach: boolean;
   preserveFds: number;
+  /** fds for the process's stdin/stdout/stderr (default: bunc's own) */
+  stdio?: [number, number, number];
 }
 
 export interface Execed {
@@ -73,7 +76,7 @@ export async function execInContainer(c: Container, o: ExecOptions): Promise<Exe
       if (consoleFd >= 0) toClose.push(consoleFd);
       plan.terminal = { consoleFd };
     }
-    pid = native.spawn(encodePlan(plan));
+    pid = withStdio(o.stdio, () => native.spawn(encodePlan(plan)));
     for (const fd of toClose) native.closeFd(fd);
     toClose.length = 0;
     await c.cgroup()?.attach(pid);
