@@ -306,9 +306,24 @@ __attribute__((noreturn)) static void finish_and_exec(struct plan *p) {
   die("exec:", exe, errno);
 }
 
+/* Put the given fds on 0, 1, 2 (through high copies, so a source that is itself 0-2 survives). */
+static void apply_stdio(const struct plan *p) {
+  if (!p->has_stdio) return;
+  int tmp[3];
+  for (int i = 0; i < 3; i++) {
+    tmp[i] = fcntl(p->stdio[i], F_DUPFD_CLOEXEC, 64);
+    if (tmp[i] < 0) die("stdio: duplicate fd", NULL, errno);
+  }
+  for (int i = 0; i < 3; i++) {
+    if (dup2(tmp[i], i) < 0) die("stdio: dup2", NULL, errno);
+    close(tmp[i]);
+  }
+}
+
 void child_main(struct plan *p) {
   g_sync_fd = p->sync_fd;
   reset_signals();
+  apply_stdio(p);
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   /* Not dumpable until execve: a container process cannot ptrace us or open /proc/<pid>/exe. */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

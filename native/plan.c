@@ -162,6 +162,10 @@ static int decode_record(uint16_t tag, uint16_t count, struct cursor *c, struct 
     p->sched_policy = get_u32(c); p->sched_nice = (int32_t)get_u32(c); p->sched_priority = get_u32(c);
     p->sched_flags = get_u64(c); p->sched_runtime = get_u64(c); p->sched_deadline = get_u64(c); p->sched_period = get_u64(c);
     break;
+  case T_STDIO:
+    p->has_stdio = 1;
+    for (int i = 0; i < 3; i++) p->stdio[i] = (int)get_u32(c);
+    break;
   default:
     return -EINVAL; /* an unknown tag means encoder and decoder disagree: refuse */
   }
@@ -265,5 +269,6 @@ long plan_describe(const struct plan *p, char *buf, size_t cap) {
     put(&o, "scheduler %u %d %u %llu %llu %llu %llu\n", p->sched_policy, p->sched_nice, p->sched_priority,
         (unsigned long long)p->sched_flags, (unsigned long long)p->sched_runtime,
         (unsigned long long)p->sched_deadline, (unsigned long long)p->sched_period);
+  if (p->has_stdio) put(&o, "stdio %d %d %d\n", p->stdio[0], p->stdio[1], p->stdio[2]);
   return o.len < cap ? (long)o.len : -E2BIG;
 }

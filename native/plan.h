@@ -58,7 +58,7 @@ enum plan_tag {
   T_MOUNT_LABEL,       /* str label */
   T_IOPRIO,            /* u32 value for ioprio_set */
   T_SCHEDULER,         /* u32 policy, i32 nice, u32 priority, u64 flags, u64 runtime, u64 deadline, u64 period */
-  T_DUMPABLE_EXEC,     /* reserved */
+  T_STDIO,             /* i32 fd x3: the container process's stdin, stdout, stderr (default: inherited) */
   T_TAG_MAX
 };
 
@@ -163,6 +163,8 @@ struct plan {
   uint32_t sched_policy, sched_priority;
   int32_t sched_nice;
   uint64_t sched_flags, sched_runtime, sched_deadline, sched_period;
+  int has_stdio;
+  int stdio[3];
 };
 
 /* Decode buf into p (p must be zeroed by the caller). Returns 0 or -EINVAL / -E2BIG. */

@@ -15,7 +15,6 @@ import { CLONE_NEW, planNamespaces } from "../linux/namespaces.ts";
 import * as native from "../native.ts";
 import { newCgroup, type Cgroup } from "../cgroups/index.ts";
 import { runHooksOrFail } from "./hooks.ts";
-import { withStdio } from "./stdio.ts";
 import { OCI_VERSION, containerDir, ensureRoot, execFifoPath, pidStartTime, writeRecord, type ContainerRecord } from "./state.ts";
 
 export interface CreateOptions {
@@ -133,7 +132,8 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
       hookState: (status) => JSON.stringify(stateFor(status, 0)),
       warn: logWarn,
     });
-    pid = withStdio(o.stdio, () => native.spawn(encodePlan(plan)));
+    if (o.stdio) plan.stdio = o.stdio;
+    pid = native.spawn(encodePlan(plan));
     for (const fd of toClose.splice(1)) native.closeFd(fd); // keep only the fifo until the end
 
     await cgroup.attach(pid);

@@ -12,7 +12,6 @@ import { emptyPlan, PlanMode } from "../linux/plan.ts";
 import { CLONE_NEW, NS_PROC_NAME, sortForJoin } from "../linux/namespaces.ts";
 import * as native from "../native.ts";
 import type { Container } from "./container.ts";
-import { withStdio } from "./stdio.ts";
 
 export interface ExecOptions {
   process: Process;
@@ -76,7 +75,8 @@ export async function execInContainer(c: Container, o: ExecOptions): Promise<Exe
       if (consoleFd >= 0) toClose.push(consoleFd);
       plan.terminal = { consoleFd };
     }
-    pid = withStdio(o.stdio, () => native.spawn(encodePlan(plan)));
+    if (o.stdio) plan.stdio = o.stdio;
+    pid = native.spawn(encodePlan(plan));
     for (const fd of toClose) native.closeFd(fd);
     toClose.length = 0;
     await c.cgroup()?.attach(pid);

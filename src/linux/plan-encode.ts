@@ -11,7 +11,7 @@ const T = {
   DOMAINNAME: 15, SYSCTL: 16, ARGS: 17, ENV: 18, CWD: 19, USER: 20, RLIMIT: 21, CAPS: 22,
   NO_NEW_PRIVS: 23, OOM_SCORE_ADJ: 24, SECCOMP: 25, EXEC_FIFO_FD: 26, INIT_FD: 27, TERMINAL: 28,
   PRESERVE_FDS: 29, HOOK: 30, CONSOLE_SIZE: 31, PERSONALITY: 32, PROC_FD: 33, CGROUP_NS_AFTER: 34,
-  APPARMOR: 35, SELINUX: 36, MOUNT_LABEL: 37, IOPRIO: 38, SCHEDULER: 39,
+  APPARMOR: 35, SELINUX: 36, MOUNT_LABEL: 37, IOPRIO: 38, SCHEDULER: 39, STDIO: 40,
 } as const;
 
 type Field = { u32: number } | { u64: bigint } | { str: string } | { bytes: Uint8Array };
@@ -130,6 +130,7 @@ export function encodePlan(p: Plan): Uint8Array {
     const s = p.scheduler;
     w.record(T.SCHEDULER, [u32(s.policy), u32(s.nice), u32(s.priority), u64(s.flags), u64(s.runtime), u64(s.deadline), u64(s.period)]);
   }
+  if (p.stdio) w.record(T.STDIO, p.stdio.map(u32));
   return w.finish();
 }
 
@@ -183,5 +184,6 @@ export function describePlan(p: Plan): string {
     const s = p.scheduler;
     L.push(`scheduler ${s.policy} ${s.nice} ${s.priority} ${s.flags} ${s.runtime} ${s.deadline} ${s.period}`);
   }
+  if (p.stdio) L.push(`stdio ${p.stdio.join(" ")}`);
   return L.join("\n") + "\n";
 }

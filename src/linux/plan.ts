@@ -80,6 +80,8 @@ export interface Plan {
   selinux?: string;
   mountLabel?: string;
   ioprio?: number;
+  /** fds to become the process's 0, 1, 2 (bunc pod gives each container pipes) */
+  stdio?: [number, number, number];
   scheduler?: { policy: number; nice: number; priority: number; flags: bigint; runtime: bigint; deadline: bigint; period: bigint };
 }
 

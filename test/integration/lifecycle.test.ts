@@ -509,3 +509,28 @@ describeRoot("the binary", () => {
     }
   });
 });
+
+describeRoot("library: createContainer with its own stdio", () => {
+  test("the stdio option gives the container other fds as 0, 1, 2", async () => {
+    const { createContainer } = await import("../../src/container/create.ts");
+    const { Container } = await import("../../src/container/container.ts");
+    const native = await import("../../src/native.ts");
+    const b = bundle({ args: ["sh", "-c", "echo out; echo err >&2"] });
+    const [r, w] = native.pipe();
+    const created = await createContainer({
+      root: b.root, id: b.id, bundle: b.dir, noPivot: false, noNewKeyring: false, preserveFds: 0, systemdCgroup: false,
+      init: false, stdio: [0, w, w],
+    });
+    native.closeFd(w);
+    const c = new Container(b.root, created.record);
+    c.start();
+    native.closeFd(created.syncFd);
+    const status = await native.waitAsync(created.record.pid);
+    const buf = new Uint8Array(256);
+    const n = native.readFd(r, buf);
+    native.closeFd(r);
+    expect(new TextDecoder().decode(buf.subarray(0, n))).toBe("out\nerr\n");
+    expect(status).toBe(0);
+    await c.delete(true);
+  });
+});

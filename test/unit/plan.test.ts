@@ -47,6 +47,7 @@ function richPlan(): Plan {
   p.cgroupNsAfter = true;
   p.apparmor = "docker-default";
   p.ioprio = 0x4004;
+  p.stdio = [11, 12, 12];
   p.scheduler = { policy: 1, nice: -5, priority: 10, flags: 3n, runtime: 100n, deadline: 200n, period: 300n };
   return p;
 }
