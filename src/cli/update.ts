@@ -88,6 +88,20 @@ export function flagResources(a: ReturnType<typeof parseCommand<typeof SPEC>>): 
   return r;
 }
 
+/**
+ * OCI swap is memory+swap. A new limit without a new swap keeps the swap *amount* the container
+ * had (what runc leaves in memory.swap.max on v2), so memory+swap moves with the limit instead
+ * of falling below it.
+ */
+export function keepSwapAmount(old: LinuxResources["memory"], change: LinuxResources["memory"], next: LinuxResources): void {
+  if (!change || change.limit === undefined || change.swap !== undefined || !next.memory) return;
+  const oldLimit = old?.limit ?? 0;
+  const oldSwap = old?.swap ?? 0;
+  if (oldSwap === 0 || oldSwap === -1) return;
+  if (change.limit === -1) next.memory.swap = -1;
+  else if (oldLimit > 0) next.memory.swap = change.limit + Math.max(0, oldSwap - oldLimit);
+}
+
 /** Go's flag package takes "--memory -1": the value may start with "-". Keep it a value. */
 function joinNegativeValues(argv: string[]): string[] {
   const out: string[] = [];
@@ -126,6 +140,7 @@ export async function main(argv: string[], g: Globals): Promise<number> {
   const spec = c.rec.config;
   spec.linux ??= {};
   const next = merge(spec.linux.resources ?? {}, changes);
+  keepSwapAmount(spec.linux.resources?.memory, changes.memory, next);
   await cg.update(next);
   spec.linux.resources = next;
   c.rec.cgroup = cg.save();

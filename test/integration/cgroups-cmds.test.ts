@@ -91,6 +91,15 @@ describeRoot("cgroup commands", () => {
     expect(bad.stderr).toContain('--memory: invalid size "lots"');
   });
 
+  test("update --memory alone keeps the swap amount (memory+swap moves with the limit)", async () => {
+    const { b } = await startSleeper({ memory: { limit: 64 << 20, swap: 64 << 20 } });
+    await buncOk(["update", "--memory", "128m", b.id], { root: b.root });
+    expect(read(cg(b, "memory", "memory.limit_in_bytes"))).toBe(String(128 << 20));
+    if (existsSync(cg(b, "memory", "memory.memsw.limit_in_bytes"))) expect(read(cg(b, "memory", "memory.memsw.limit_in_bytes"))).toBe(String(128 << 20));
+    const rec = JSON.parse(readFileSync(join(b.root, b.id, "state.json"), "utf8"));
+    expect(rec.config.linux.resources.memory).toMatchObject({ limit: 128 << 20, swap: 128 << 20 });
+  });
+
   test("update --resources - takes containerd's LinuxResources JSON on stdin", async () => {
     const { b } = await startSleeper();
     const r = { memory: { limit: 100000000, swap: 100000000 }, cpu: { shares: 256, quota: 50000, period: 100000 }, pids: { limit: 77 } };
