@@ -320,6 +320,15 @@ static void apply_stdio(const struct plan *p) {
   }
 }
 
+/* Join the v1 cgroups by writing "0" (this thread) to each hierarchy's tasks file: a thread moving
+ * itself does not take the kernel's global threadgroup lock (no RCU grace period to wait for). */
+static void join_cgroups(const struct plan *p) {
+  for (int i = 0; i < p->ncgroup_fds; i++) {
+    if (write(p->cgroup_fds[i], "0", 1) < 0) die("join cgroup (write tasks)", NULL, errno);
+    close(p->cgroup_fds[i]);
+  }
+}
+
 void child_main(struct plan *p) {
   g_sync_fd = p->sync_fd;
   reset_signals();
@@ -327,7 +336,10 @@ void child_main(struct plan *p) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   /* Not dumpable until execve: a container process cannot ptrace us or open /proc/<pid>/exe. */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  sync_expect(g_sync_fd, SYNC_GO); /* the parent has put us in the cgroup */
+  /* create: the parent attaches us to the cgroup while we set up (we wait again before hooks);
+   * exec: it has attached us already, so the process forked below inherits the cgroup. */
+  sync_expect(g_sync_fd, SYNC_GO);
+  join_cgroups(p); /* before any namespace join: a forked process must inherit the cgroup */
   int joined_pid = 0;
   join_namespaces(p, &joined_pid);
   if (joined_pid) {
@@ -340,7 +352,6 @@ void child_main(struct plan *p) {
       _exit(0);
     }
   }
-  if (p->cgroup_ns_after && unshare(CLONE_NEWCGROUP) < 0) die("create cgroup namespace", NULL, errno);
   set_oom_score_adj(p);
   apply_rlimits(p);
   if (p->mode == MODE_CREATE) {
@@ -350,7 +361,8 @@ void child_main(struct plan *p) {
     int rootfd = setup_rootfs(p);
     /* prestart and createRuntime hooks run in the parent, now that the namespaces and mounts exist. */
     if (sync_send(g_sync_fd, SYNC_HOOKS, 0) < 0) _exit(1);
-    sync_expect(g_sync_fd, SYNC_GO);
+    sync_expect(g_sync_fd, SYNC_GO); /* the parent has also put us in our cgroup by now */
+    if (p->cgroup_ns_after && unshare(CLONE_NEWCGROUP) < 0) die("create cgroup namespace", NULL, errno);
     run_hooks(p, HOOK_CREATE_CONTAINER);
     finish_rootfs(rootfd, p);
     enter_rootfs(rootfd, p);

@@ -66,7 +66,7 @@ static int decode_record(uint16_t tag, uint16_t count, struct cursor *c, struct 
     m->flags = get_u32(c); m->clear = get_u32(c); m->kind = get_u32(c); m->nprop = get_u32(c);
     for (int i = 0; i < 4; i++) m->prop[i] = get_u32(c);
     if (m->nprop > 4) return -EINVAL;
-    m->attr_set = get_u32(c); m->attr_clr = get_u32(c);
+    m->attr_set = get_u32(c); m->attr_clr = get_u32(c); m->srcfd = (int32_t)get_u32(c);
     m->source = get_str(c); m->target = get_str(c); m->fstype = get_str(c); m->data = get_str(c);
     break;
   }
@@ -162,9 +162,21 @@ static int decode_record(uint16_t tag, uint16_t count, struct cursor *c, struct 
     p->sched_policy = get_u32(c); p->sched_nice = (int32_t)get_u32(c); p->sched_priority = get_u32(c);
     p->sched_flags = get_u64(c); p->sched_runtime = get_u64(c); p->sched_deadline = get_u64(c); p->sched_period = get_u64(c);
     break;
+  case T_CGROUP_TASKS_FD:
+    NEED(p->ncgroup_fds < PLAN_MAX_CGROUP_FDS);
+    p->cgroup_fds[p->ncgroup_fds++] = (int)get_u32(c);
+    break;
   case T_STDIO:
     p->has_stdio = 1;
     for (int i = 0; i < 3; i++) p->stdio[i] = (int)get_u32(c);
+    break;
+  case T_TIME_NS: p->time_ns = 1; break;
+  case T_TIME_OFFSET:
+    NEED(p->ntime_offsets < PLAN_MAX_TIME_OFFSETS);
+    p->time_offsets[p->ntime_offsets].clock = get_u32(c);
+    p->time_offsets[p->ntime_offsets].secs = (int64_t)get_u64(c);
+    p->time_offsets[p->ntime_offsets].nsecs = get_u32(c);
+    p->ntime_offsets++;
     break;
   default:
     return -EINVAL; /* an unknown tag means encoder and decoder disagree: refuse */
@@ -220,7 +232,7 @@ long plan_describe(const struct plan *p, char *buf, size_t cap) {
     const struct plan_mount *m = &p->mounts[i];
     put(&o, "mount %u %u %u %u", m->flags, m->clear, m->kind, m->nprop);
     for (uint32_t j = 0; j < m->nprop; j++) put(&o, " %u", m->prop[j]);
-    put(&o, " %u %u [%s] [%s] [%s] [%s]\n", m->attr_set, m->attr_clr, m->source, m->target, m->fstype, m->data);
+    put(&o, " %u %u %d [%s] [%s] [%s] [%s]\n", m->attr_set, m->attr_clr, m->srcfd, m->source, m->target, m->fstype, m->data);
   }
   for (int i = 0; i < p->ndevices; i++) {
     const struct plan_device *d = &p->devices[i];
@@ -269,6 +281,10 @@ long plan_describe(const struct plan *p, char *buf, size_t cap) {
     put(&o, "scheduler %u %d %u %llu %llu %llu %llu\n", p->sched_policy, p->sched_nice, p->sched_priority,
         (unsigned long long)p->sched_flags, (unsigned long long)p->sched_runtime,
         (unsigned long long)p->sched_deadline, (unsigned long long)p->sched_period);
+  for (int i = 0; i < p->ncgroup_fds; i++) put(&o, "cgroup_tasks_fd %d\n", p->cgroup_fds[i]);
   if (p->has_stdio) put(&o, "stdio %d %d %d\n", p->stdio[0], p->stdio[1], p->stdio[2]);
+  if (p->time_ns) put(&o, "time_ns 1\n");
+  for (int i = 0; i < p->ntime_offsets; i++)
+    put(&o, "time_offset %u %lld %u\n", p->time_offsets[i].clock, (long long)p->time_offsets[i].secs, p->time_offsets[i].nsecs);
   return o.len < cap ? (long)o.len : -E2BIG;
 }

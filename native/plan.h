@@ -26,8 +26,10 @@ enum plan_tag {
   T_ROOTFS_PROPAGATION,/* u32 MS_* flags for "/" (default MS_SLAVE|MS_REC) */
   T_ROOT_READONLY,     /* no payload */
   T_NO_PIVOT,          /* no payload */
-  T_MOUNT,             /* u32 flags, u32 clear, u32 kind, u32 nprop, u32 prop[4], u32 attr_set, u32 attr_clr;
-                          str source, str target (absolute in container), str fstype, str data */
+  T_MOUNT,             /* u32 flags, u32 clear, u32 kind, u32 nprop, u32 prop[4], u32 attr_set, u32 attr_clr,
+                          i32 srcfd (a detached mount tree made by the parent, e.g. idmapped, moved into place
+                          instead of a bind of source; -1 none); str source, str target (absolute in
+                          container), str fstype, str data */
   T_DEVICE,            /* u32 type (S_IFCHR..), u32 major, u32 minor, u32 mode, u32 uid, u32 gid, u32 bind; str path */
   T_SYMLINK,           /* str target (what it points to), str linkpath (in container) */
   T_MASKED,            /* str path */
@@ -51,7 +53,7 @@ enum plan_tag {
   T_HOOK,              /* u32 kind (HOOK_*), u32 timeout seconds (0 none), u32 nargs, u32 nenv; str path, str state, args..., env... */
   T_CONSOLE_SIZE,      /* u32 rows, u32 cols */
   T_PERSONALITY,       /* u32 persona */
-  T_PROC_FD,           /* no payload: reserved */
+  T_CGROUP_TASKS_FD,   /* i32 fd of a v1 hierarchy's "tasks" file: the child writes "0" to join */
   T_CGROUP_NS_AFTER,   /* no payload: unshare(CLONE_NEWCGROUP) after the parent attached the cgroup */
   T_APPARMOR,          /* str profile */
   T_SELINUX,           /* str label */
@@ -59,10 +61,14 @@ enum plan_tag {
   T_IOPRIO,            /* u32 value for ioprio_set */
   T_SCHEDULER,         /* u32 policy, i32 nice, u32 priority, u64 flags, u64 runtime, u64 deadline, u64 period */
   T_STDIO,             /* i32 fd x3: the container process's stdin, stdout, stderr (default: inherited) */
+  T_TIME_NS,           /* no payload: unshare(CLONE_NEWTIME); the exec'd process enters it */
+  T_TIME_OFFSET,       /* u32 clock (CLOCK_MONOTONIC / CLOCK_BOOTTIME), i64 secs, u32 nsecs: timens_offsets */
   T_TAG_MAX
 };
 
-enum plan_mode { MODE_CREATE = 1, MODE_EXEC = 2 };
+/* MODE_USERNS: a helper that only sits in the user namespace clone made for it (the parent writes its
+ * maps and opens /proc/<pid>/ns/user, e.g. for an idmapped mount) until the sync socket closes. */
+enum plan_mode { MODE_CREATE = 1, MODE_EXEC = 2, MODE_USERNS = 3 };
 
 /* mount kinds (bits of T_MOUNT's "kind") */
 #define MK_BIND        0x1u  /* bind / rbind: source is a host path */
@@ -88,9 +94,12 @@ enum hook_kind { HOOK_CREATE_CONTAINER = 1, HOOK_START_CONTAINER = 2 };
 #define PLAN_MAX_RLIMITS 16
 #define PLAN_MAX_HOOKS 32
 #define PLAN_MAX_HOOK_ARGS 64
+#define PLAN_MAX_CGROUP_FDS 16
+#define PLAN_MAX_TIME_OFFSETS 2
 
 struct plan_mount {
   uint32_t flags, clear, kind, nprop, prop[4], attr_set, attr_clr;
+  int32_t srcfd;
   const char *source, *target, *fstype, *data;
 };
 
@@ -163,8 +172,13 @@ struct plan {
   uint32_t sched_policy, sched_priority;
   int32_t sched_nice;
   uint64_t sched_flags, sched_runtime, sched_deadline, sched_period;
+  int ncgroup_fds;
+  int cgroup_fds[PLAN_MAX_CGROUP_FDS];
   int has_stdio;
   int stdio[3];
+  int time_ns;
+  int ntime_offsets;
+  struct { uint32_t clock; int64_t secs; uint32_t nsecs; } time_offsets[PLAN_MAX_TIME_OFFSETS];
 };
 
 /* Decode buf into p (p must be zeroed by the caller). Returns 0 or -EINVAL / -E2BIG. */

@@ -56,6 +56,8 @@ export interface Cgroup {
   attach(pid: number): Promise<void>;
   /** v2 only: an O_DIRECTORY fd of the leaf for clone3(CLONE_INTO_CGROUP); the caller closes it */
   intoCgroupFd?(): number;
+  /** v1: fds of the `tasks` files the container child writes "0" to, joining by itself; the caller closes them */
+  selfAttachFds?(): number[];
   /** apply new resources (`bunc update`); save() then returns them */
   update(r: LinuxResources): Promise<void>;
   freeze(): void;

@@ -1,3 +1,4 @@
+import { closeSync, constants, openSync } from "node:fs";
 // The cgroupfs driver for v1 (and hybrid) hosts: one directory per mounted hierarchy.
 import { BuncError } from "../errors.ts";
 import type { LinuxResources } from "../spec/types.ts";
@@ -105,6 +106,32 @@ export class V1Cgroup implements Cgroup {
         throw e;
       }
     }
+  }
+
+  /**
+   * fds of each hierarchy's `tasks` file for the container child to write "0" to: a single thread
+   * moving itself skips the kernel's global cgroup_threadgroup_rwsem, whose write side waits for
+   * an RCU grace period (~10 ms) when the parent writes the pid to cgroup.procs instead. The
+   * child is single-threaded, so moving its one thread moves the process. The caller closes them.
+   */
+  selfAttachFds(): number[] {
+    const cpuDir = this.s.paths["cpu"];
+    if (cpuDir && this.s.resources) setRealtime(cpuDir, this.s.resources);
+    const fds: number[] = [];
+    try {
+      for (const dir of this.uniqueDirs()) {
+        try {
+          fds.push(openSync(`${dir}/tasks`, constants.O_WRONLY | constants.O_CLOEXEC));
+        } catch (e) {
+          if (this.s.rootless && (errCode(e) === "EACCES" || errCode(e) === "EPERM" || errCode(e) === "ENOENT") && !hasLimits(this.s.resources)) continue;
+          throw e;
+        }
+      }
+    } catch (e) {
+      for (const fd of fds) closeSync(fd);
+      throw e;
+    }
+    return fds;
   }
 
   async update(r: LinuxResources): Promise<void> {

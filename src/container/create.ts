@@ -8,7 +8,7 @@ import { BuncError, strerror } from "../errors.ts";
 import { logWarn } from "../log.ts";
 import { loadBundle } from "../spec/load.ts";
 import type { OciState, Spec } from "../spec/types.ts";
-import { buildCreatePlan, type CgroupMountInfo } from "../linux/build-plan.ts";
+import { buildCreatePlan, planSeccomp, type CgroupMountInfo } from "../linux/build-plan.ts";
 import { encodePlan } from "../linux/plan-encode.ts";
 import { PlanMode } from "../linux/plan.ts";
 import { CLONE_NEW, planNamespaces } from "../linux/namespaces.ts";
@@ -133,11 +133,19 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
       warn: logWarn,
     });
     if (o.stdio) plan.stdio = o.stdio;
+    await planSeccomp(plan, spec);
+    const selfAttach = cgroup.selfAttachFds?.();
+    if (selfAttach) {
+      plan.cgroupTasksFds = selfAttach;
+      toClose.push(...selfAttach);
+    }
     pid = native.spawn(encodePlan(plan));
     for (const fd of toClose.splice(1)) native.closeFd(fd); // keep only the fifo until the end
 
-    await cgroup.attach(pid);
+    // The child sets up namespaces and mounts while we attach it to its cgroup; it waits for us
+    // (SYNC_HOOKS -> GO) before anything that must happen inside the cgroup.
     native.syncSend(parentEnd, native.SYNC.GO);
+    if (!selfAttach) await cgroup.attach(pid);
     let ptyFd = -1;
     for (;;) {
       const m = native.syncRecv(parentEnd);

@@ -67,7 +67,7 @@ export async function execInContainer(c: Container, o: ExecOptions): Promise<Exe
     plan.nsJoin = nsJoin;
     plan.syncFd = childEnd;
     planProcess(plan, proc, logWarn);
-    planSeccomp(plan, c.rec.config);
+    await planSeccomp(plan, c.rec.config);
     plan.init = { fd: initFd, mode: "exec" };
     plan.preserveFds = o.preserveFds;
     if (proc.terminal) {
@@ -76,10 +76,15 @@ export async function execInContainer(c: Container, o: ExecOptions): Promise<Exe
       plan.terminal = { consoleFd };
     }
     if (o.stdio) plan.stdio = o.stdio;
+    const selfAttach = c.cgroup()?.selfAttachFds?.();
+    if (selfAttach) {
+      plan.cgroupTasksFds = selfAttach;
+      toClose.push(...selfAttach);
+    }
     pid = native.spawn(encodePlan(plan));
     for (const fd of toClose) native.closeFd(fd);
     toClose.length = 0;
-    await c.cgroup()?.attach(pid);
+    if (!selfAttach) await c.cgroup()?.attach(pid);
     native.syncSend(parentEnd, native.SYNC.GO);
     let ptyFd = -1;
     let realPid = 0;

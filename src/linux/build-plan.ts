@@ -8,7 +8,6 @@ import type { Hook, Mount, Process, Spec } from "../spec/types.ts";
 import { capMask, hostLastCap } from "./capabilities.ts";
 import { MS, parseMountOptions } from "./mountopts.ts";
 import { rlimitNumber, rlimitValue } from "./rlimits.ts";
-import { compileSeccomp, isSeccompEnabled } from "./seccomp/compile.ts";
 import { HookKind, MK, PlanMode, emptyPlan, type Plan, type PlanDevice, type PlanHook, type PlanMount } from "./plan.ts";
 
 const S_IFCHR = 0o020000, S_IFBLK = 0o060000, S_IFIFO = 0o010000;
@@ -158,9 +157,12 @@ function planHooks(spec: Spec, ctx: PlanContext): PlanHook[] {
   return out;
 }
 
-/** linux.seccomp compiled to classic BPF (the child loads it last before exec). */
-export function planSeccomp(plan: Plan, spec: Spec): void {
+/** linux.seccomp compiled to classic BPF (the child loads it last before exec). The compiler and
+ * its syscall tables load only when a config has a profile: most commands never pay for them. */
+export async function planSeccomp(plan: Plan, spec: Spec): Promise<void> {
   const s = spec.linux?.seccomp;
+  if (!s) return;
+  const { compileSeccomp, isSeccompEnabled } = await import("./seccomp/compile.ts");
   if (!isSeccompEnabled(s)) return;
   // Unknown syscall names are skipped quietly, as runc does (debug output only).
   const c = compileSeccomp(s, undefined, logDebug);
@@ -222,7 +224,6 @@ export function buildCreatePlan(spec: Spec, ctx: PlanContext): Plan {
   if (spec.domainname !== undefined && spec.domainname !== "") p.domainname = spec.domainname;
   p.sysctl = Object.entries(spec.linux?.sysctl ?? {}).map(([key, value]) => ({ key, value }));
   planProcess(p, spec.process!, ctx.warn);
-  planSeccomp(p, spec);
   p.execFifoFd = ctx.execFifoFd;
   p.init = { fd: ctx.initFd, mode: ctx.initMode };
   if (ctx.consoleFd !== undefined) p.terminal = { consoleFd: ctx.consoleFd };

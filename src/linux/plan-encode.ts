@@ -10,8 +10,9 @@ const T = {
   NO_PIVOT: 8, MOUNT: 9, DEVICE: 10, SYMLINK: 11, MASKED: 12, READONLY_PATH: 13, HOSTNAME: 14,
   DOMAINNAME: 15, SYSCTL: 16, ARGS: 17, ENV: 18, CWD: 19, USER: 20, RLIMIT: 21, CAPS: 22,
   NO_NEW_PRIVS: 23, OOM_SCORE_ADJ: 24, SECCOMP: 25, EXEC_FIFO_FD: 26, INIT_FD: 27, TERMINAL: 28,
-  PRESERVE_FDS: 29, HOOK: 30, CONSOLE_SIZE: 31, PERSONALITY: 32, PROC_FD: 33, CGROUP_NS_AFTER: 34,
+  PRESERVE_FDS: 29, HOOK: 30, CONSOLE_SIZE: 31, PERSONALITY: 32, CGROUP_TASKS_FD: 33, CGROUP_NS_AFTER: 34,
   APPARMOR: 35, SELINUX: 36, MOUNT_LABEL: 37, IOPRIO: 38, SCHEDULER: 39, STDIO: 40,
+  TIME_NS: 41, TIME_OFFSET: 42,
 } as const;
 
 type Field = { u32: number } | { u64: bigint } | { str: string } | { bytes: Uint8Array };
@@ -90,7 +91,7 @@ export function encodePlan(p: Plan): Uint8Array {
     const prop = [...m.propagation, 0, 0, 0, 0].slice(0, 4);
     w.record(T.MOUNT, [
       u32(m.flags), u32(m.clear), u32(m.kind), u32(m.propagation.length), ...prop.map(u32),
-      u32(m.attrSet), u32(m.attrClr), str(m.source), str(m.target), str(m.fstype), str(m.data),
+      u32(m.attrSet), u32(m.attrClr), u32(m.srcfd ?? -1), str(m.source), str(m.target), str(m.fstype), str(m.data),
     ]);
   }
   for (const d of p.devices)
@@ -130,7 +131,12 @@ export function encodePlan(p: Plan): Uint8Array {
     const s = p.scheduler;
     w.record(T.SCHEDULER, [u32(s.policy), u32(s.nice), u32(s.priority), u64(s.flags), u64(s.runtime), u64(s.deadline), u64(s.period)]);
   }
+  for (const fd of p.cgroupTasksFds) w.record(T.CGROUP_TASKS_FD, [u32(fd)]);
   if (p.stdio) w.record(T.STDIO, p.stdio.map(u32));
+  if (p.timeNs) {
+    w.record(T.TIME_NS, []);
+    for (const o of p.timeNs.offsets) w.record(T.TIME_OFFSET, [u32(o.clock), u64(o.secs), u32(o.nsecs)]);
+  }
   return w.finish();
 }
 
@@ -144,7 +150,7 @@ export function describePlan(p: Plan): string {
   if (p.rootfs !== undefined) L.push(`rootfs [${p.rootfs}]`);
   L.push(`rootfs_propagation ${p.rootfsPropagation}`, `root_readonly ${+p.rootReadonly}`, `no_pivot ${+p.noPivot}`);
   for (const m of p.mounts)
-    L.push(`mount ${m.flags >>> 0} ${m.clear >>> 0} ${m.kind} ${m.propagation.length}${m.propagation.map((x) => ` ${x >>> 0}`).join("")} ${m.attrSet} ${m.attrClr} [${m.source}] [${m.target}] [${m.fstype}] [${m.data}]`);
+    L.push(`mount ${m.flags >>> 0} ${m.clear >>> 0} ${m.kind} ${m.propagation.length}${m.propagation.map((x) => ` ${x >>> 0}`).join("")} ${m.attrSet} ${m.attrClr} ${m.srcfd ?? -1} [${m.source}] [${m.target}] [${m.fstype}] [${m.data}]`);
   for (const d of p.devices) L.push(`device ${d.type} ${d.major} ${d.minor} ${d.mode} ${d.uid} ${d.gid} ${+d.bind} [${d.path}]`);
   for (const s of p.symlinks) L.push(`symlink [${s.target}] [${s.linkpath}]`);
   for (const m of p.masked) L.push(`masked [${m}]`);
@@ -184,6 +190,11 @@ export function describePlan(p: Plan): string {
     const s = p.scheduler;
     L.push(`scheduler ${s.policy} ${s.nice} ${s.priority} ${s.flags} ${s.runtime} ${s.deadline} ${s.period}`);
   }
+  for (const fd of p.cgroupTasksFds) L.push(`cgroup_tasks_fd ${fd}`);
   if (p.stdio) L.push(`stdio ${p.stdio.join(" ")}`);
+  if (p.timeNs) {
+    L.push("time_ns 1");
+    for (const o of p.timeNs.offsets) L.push(`time_offset ${o.clock} ${o.secs} ${o.nsecs}`);
+  }
   return L.join("\n") + "\n";
 }

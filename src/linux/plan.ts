@@ -1,7 +1,8 @@
 // The plan: everything the C child needs, computed in TypeScript before clone.
 // Mirrors struct plan in native/plan.h; encoded by plan-encode.ts.
 
-export const enum PlanMode { Create = 1, Exec = 2 }
+/** Userns: a helper that only holds the user namespace clone made for it (idmapped mounts). */
+export const enum PlanMode { Create = 1, Exec = 2, Userns = 3 }
 export const enum HookKind { CreateContainer = 1, StartContainer = 2 }
 
 /** bits of PlanMount.kind (MK_* in plan.h) */
@@ -16,6 +17,8 @@ export interface PlanMount {
   propagation: number[]; // MS_SHARED|MS_REC ... applied after the mount, in order
   attrSet: number; // MOUNT_ATTR_* applied recursively (rro, rnosuid, ...)
   attrClr: number;
+  /** a detached mount tree the parent made (open_tree, e.g. idmapped) moved to target instead of a bind of source */
+  srcfd?: number;
   source: string;
   target: string; // absolute path inside the container
   fstype: string;
@@ -80,15 +83,19 @@ export interface Plan {
   selinux?: string;
   mountLabel?: string;
   ioprio?: number;
+  /** v1 `tasks` files the child writes "0" to, joining its cgroups itself */
+  cgroupTasksFds: number[];
   /** fds to become the process's 0, 1, 2 (bunc pod gives each container pipes) */
   stdio?: [number, number, number];
+  /** unshare a new time namespace (the exec'd process enters it) with these timens_offsets */
+  timeNs?: { offsets: { clock: number; secs: bigint; nsecs: number }[] };
   scheduler?: { policy: number; nice: number; priority: number; flags: bigint; runtime: bigint; deadline: bigint; period: bigint };
 }
 
 export function emptyPlan(mode: PlanMode): Plan {
   return {
     mode, cloneFlags: 0n, nsJoin: [], syncFd: -1, rootfsPropagation: 0, rootReadonly: false, noPivot: false,
-    mounts: [], devices: [], symlinks: [], masked: [], readonly: [], sysctl: [], args: [], env: [], rlimits: [],
+    cgroupTasksFds: [], mounts: [], devices: [], symlinks: [], masked: [], readonly: [], sysctl: [], args: [], env: [], rlimits: [],
     noNewPrivs: false, execFifoFd: -1, preserveFds: 0, hooks: [], cgroupNsAfter: false,
   };
 }

@@ -19,6 +19,7 @@ function richPlan(): Plan {
     { flags: 0x1000 | 0x4000 | 1, clear: 2, kind: MK.BIND | MK.REMOUNT | MK.FILE, propagation: [1 << 18, (1 << 20) | 0x4000],
       attrSet: 1, attrClr: 0x70, source: "/etc/hosts", target: "/etc/hosts", fstype: "", data: "" },
     { flags: 2, clear: 0, kind: 0, propagation: [], attrSet: 0, attrClr: 0, source: "tmpfs", target: "/dev", fstype: "tmpfs", data: "mode=755,size=65536k" },
+    { flags: 0x1000, clear: 0, kind: MK.BIND, propagation: [], attrSet: 0, attrClr: 0, srcfd: 13, source: "/srv/data", target: "/data", fstype: "", data: "" },
   ];
   p.devices = [{ type: 0o020000, major: 1, minor: 3, mode: 0o666, uid: 0, gid: 5, bind: false, path: "/dev/null" },
     { type: 0o060000, major: 8, minor: 0, mode: 0o660, uid: 1000, gid: 6, bind: true, path: "/dev/sda" }];
@@ -46,8 +47,12 @@ function richPlan(): Plan {
   p.personality = 8;
   p.cgroupNsAfter = true;
   p.apparmor = "docker-default";
+  p.selinux = "system_u:system_r:container_t:s0:c1,c2";
+  p.mountLabel = "system_u:object_r:container_file_t:s0:c1,c2";
   p.ioprio = 0x4004;
   p.stdio = [11, 12, 12];
+  p.cgroupTasksFds = [13, 14, 15];
+  p.timeNs = { offsets: [{ clock: 7, secs: -86400n, nsecs: 5 }, { clock: 1, secs: 1n << 40n, nsecs: 999999999 }] };
   p.scheduler = { policy: 1, nice: -5, priority: 10, flags: 3n, runtime: 100n, deadline: 200n, period: 300n };
   return p;
 }
