@@ -91,6 +91,11 @@ export function sys(nr: number, ...args: Arg[]): number {
   return Number(shim().bunc_sys(nr, ...(v as [number, number, number, number, number, number])));
 }
 
+/** The address of a buffer (for pointers inside structs such as bpf_attr). */
+export function addressOf(b: Uint8Array): bigint {
+  return BigInt(ptr(b));
+}
+
 /** Like sys() but throws a SyscallError naming `what`. */
 export function check(what: string, r: number): number {
   if (r < 0) throw new SyscallError(what, -r);

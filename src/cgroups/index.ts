@@ -7,7 +7,8 @@ import { v1Paths, v2Path } from "./paths.ts";
 import { SystemdCgroup, newSystemdCgroup } from "./systemd.ts";
 import type { Cgroup, CgroupOptions, SavedCgroup } from "./types.ts";
 import { V1Cgroup } from "./v1.ts";
-import { V2Cgroup } from "./v2.ts";
+import { V2Cgroup, setBpfSys } from "./v2.ts";
+import type { BpfSys } from "./bpf.ts";
 
 export type { Cgroup, CgroupOptions, SavedCgroup } from "./types.ts";
 export type { Stats } from "./stats.ts";
@@ -15,6 +16,11 @@ export { toJson } from "./stats.ts";
 export { setBpfSys } from "./v2.ts";
 export type { BpfSys } from "./bpf.ts";
 export { hostLayout, type Layout } from "./layout.ts";
+
+/** The v2 device filter needs bpf(2): only src/native.ts may reach system calls, so it is handed in. */
+export function useNativeBpf(n: { sys: BpfSys["sys"]; addressOf: BpfSys["addressOf"] }): void {
+  setBpfSys({ sys: n.sys, addressOf: n.addressOf });
+}
 
 export function newCgroup(opts: CgroupOptions): Cgroup {
   const layout = opts.layout ?? hostLayout();

@@ -121,6 +121,7 @@ export async function main(argv: string[], g: Globals): Promise<number> {
   const a = parseCommand("update", SPEC, joinNegativeValues(argv));
   const id = requireId("update", a._);
   if (a["--l3-cache-schema"] || a["--mem-bw-schema"]) throw new BuncError("update: Intel RDT (--l3-cache-schema, --mem-bw-schema) is not supported by bunc");
+  useNativeBpf(native);
   const c = Container.load(g.root, id);
   const st = c.status();
   if (st === "stopped") throw new BuncError(`container "${id}" is not running: cannot update a stopped container`);

@@ -13,7 +13,7 @@ import { encodePlan } from "../linux/plan-encode.ts";
 import { PlanMode } from "../linux/plan.ts";
 import { CLONE_NEW, planNamespaces } from "../linux/namespaces.ts";
 import * as native from "../native.ts";
-import { newCgroup, type Cgroup } from "../cgroups/index.ts";
+import { newCgroup, useNativeBpf, type Cgroup } from "../cgroups/index.ts";
 import { runHooksOrFail } from "./hooks.ts";
 import { OCI_VERSION, containerDir, ensureRoot, execFifoPath, pidStartTime, writeRecord, type ContainerRecord } from "./state.ts";
 
@@ -94,6 +94,7 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
     const fifoFd = native.check(`open ${fifo}`, native.openFd(fifo, native.O.RDONLY | native.O.NONBLOCK | native.O.CLOEXEC));
     toClose.push(fifoFd);
 
+    useNativeBpf(native);
     cgroup = newCgroup({
       cgroupsPath: spec.linux?.cgroupsPath, id: o.id, systemd: o.systemdCgroup, resources: spec.linux?.resources,
       devices: spec.linux?.devices, annotations: spec.annotations,
