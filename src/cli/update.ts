@@ -3,6 +3,8 @@
 // override single values. The result is merged into the container's config, applied through
 // its cgroup driver, and written back to the record so later commands see it.
 import { readFileSync } from "node:fs";
+import { useNativeBpf } from "../cgroups/index.ts";
+import * as native from "../native.ts";
 import { BuncError } from "../errors.ts";
 import { Container } from "../container/container.ts";
 import { writeRecord } from "../container/state.ts";
