@@ -122,6 +122,16 @@ static int reap(pid_t main_child, int *status)
 	}
 }
 
+/*
+ * Do not pin the directory we were started in for our whole life (someone may want to
+ * unmount it, as podman found with catatonit). init touches no file, so failure is harmless.
+ */
+static void leave_cwd(void)
+{
+	if (chdir("/") < 0)
+		return;
+}
+
 /* In the forked child: its own process group, the terminal's foreground, then the program. */
 static void __attribute__((noreturn)) start_child(const sigset_t *original, const char *path, char **argv, char **envp)
 {
@@ -172,10 +182,7 @@ static int run_init(int to_group, const char *path, char **argv, char **envp)
 	 * own setpgid still finds the group. Fails harmlessly once the child has exec'd.
 	 */
 	setpgid(child, child);
-	/* Do not pin the directory we were started in (it may be a mount someone wants to undo). */
-	if (chdir("/") < 0) {
-		/* harmless: cwd only matters for umount of the directory, and init touches no file */
-	}
+	leave_cwd();
 
 	for (;;) {
 		siginfo_t info;
@@ -209,9 +216,7 @@ static int run_pause(void)
 	sigset_t waited, original;
 	block_signals(&waited, &original);
 	become_reaper();
-	if (chdir("/") < 0) {
-		/* harmless, as in run_init */
-	}
+	leave_cwd();
 
 	for (;;) {
 		siginfo_t info;

@@ -5,7 +5,7 @@
 // Signals are sent only once the receiver has them blocked (SigBlk in /proc) or the child
 // says it is ready, so nothing here depends on timing; waits are bounded polls for a state.
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isRoot, REPO_ROOT, waitFor } from "../helpers/run";
@@ -129,6 +129,15 @@ async function launch(
         ? await waitFor(() => execedChildOf(proc.pid), 10_000, "unshare's child runs bunc-init")
         : 0;
   return { proc, initPid, stdout, stderr };
+}
+
+/** Guard before joining a namespace by PID: it must really be a new one, not ours. */
+function inOtherPidNamespace(pid: number): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`) !== readlinkSync("/proc/self/ns/pid");
+  } catch {
+    return false;
+  }
 }
 
 /** unshare's only child, once it has exec'd bunc-init. */
@@ -395,6 +404,21 @@ describe.each(placements)("bunc-init init (%s)", (placement) => {
     expect(r.code).toBe(9);
   }, TEST_TIMEOUT);
 
+  if (placement === "pid1") {
+    test("as PID 1, a signal sent to it from inside its namespace is forwarded too", async () => {
+      const r = await runInit(placement, [
+        "init",
+        "/bin/sh",
+        "sh",
+        "-c",
+        // the PPID check keeps `kill 1` from ever reaching the host's PID 1
+        '[ "$PPID" = 1 ] || exit 99; trap "echo got; exit 4" USR1; kill -USR1 1; while :; do sleep 0.05; done',
+      ]);
+      expect(r.stdout).toBe("got\n");
+      expect(r.code).toBe(4);
+    }, TEST_TIMEOUT);
+  }
+
   for (const mode of ["init", "init-pgrp"] as const) {
     test(`${mode}: a signal reaches ${mode === "init" ? "the child only" : "the child's whole process group"}`, async () => {
       const dir = tempDir();
@@ -440,6 +464,18 @@ describe.each(placements)("bunc-init pause (%s)", (placement) => {
     }, TEST_TIMEOUT);
   }
 
+  if (placement === "pid1") {
+    test("as PID 1, exits 0 on a SIGTERM sent from inside its namespace", async () => {
+      // A namespace's PID 1 gets no signal from inside that it leaves at SIG_DFL; blocked
+      // ones are queued, which is what lets `kill 1` in the container stop it.
+      const l = await launch(placement, ["pause"]);
+      await untilSignalsBlocked(l.initPid);
+      const joiner = joinNamespaceOf(l.initPid, ["/bin/sh", "-c", "kill -TERM 1"]);
+      expect((await finish(l)).code).toBe(0);
+      await joiner.exited; // killed with the namespace, or done: either way, not asserted
+    }, TEST_TIMEOUT);
+  }
+
   test("ignores PATH and arguments", async () => {
     const l = await launch(placement, ["pause", "/nonexistent", "x", "y"]);
     await untilSignalsBlocked(l.initPid);
@@ -454,11 +490,7 @@ describe.each(placements)("bunc-init pause (%s)", (placement) => {
       await untilSignalsBlocked(l.initPid);
       // nsenter forks into the PID namespace; the script's middle shell exits, so the orphan
       // is adopted by the namespace's PID 1, our pause.
-      const joiner = Bun.spawn(
-        ["nsenter", "--target", String(l.initPid), "--pid", "--mount", "--", "/bin/sh", "-c", ORPHAN_SCRIPT, "sh", dir],
-        { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: ENV },
-      );
-      started.add(joiner);
+      const joiner = joinNamespaceOf(l.initPid, ["/bin/sh", "-c", ORPHAN_SCRIPT, "sh", dir]);
       const out = await new Response(joiner.stdout as ReadableStream).text();
       expect(await joiner.exited).toBe(0);
       expect(out).toMatch(/^orphan \d+ adopted-by 1$/m);
@@ -469,6 +501,19 @@ describe.each(placements)("bunc-init pause (%s)", (placement) => {
     }, TEST_TIMEOUT);
   }
 });
+
+/** Run argv inside the PID and mount namespaces of `pid` (nsenter forks into the PID namespace). */
+function joinNamespaceOf(pid: number, argv: string[]): Proc {
+  if (!inOtherPidNamespace(pid)) throw new Error(`refusing to join the namespace of ${pid}: it is not a new PID namespace`);
+  const proc = Bun.spawn(["nsenter", "--target", String(pid), "--pid", "--mount", "--", ...argv], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: ENV,
+  });
+  started.add(proc);
+  return proc;
+}
 
 // ---- resident memory, logged for the record (no threshold) ----
 
