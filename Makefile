@@ -13,7 +13,7 @@ SHIM_SRC := native/shim.c native/child.c native/rootfs.c native/hooks.c native/t
 SHIM_HDR := $(wildcard native/*.h)
 TS_SRC   := $(shell find src -name '*.ts')
 
-.PHONY: all deps test install clean bench demo
+.PHONY: all deps test typecheck install clean bench demo
 
 all: bin/bunc
 
@@ -55,6 +55,10 @@ deps:
 
 test: deps all
 	$(BUN) test --timeout 60000
+
+# TypeScript's own check of the whole tree (bun only strips types).
+typecheck: node_modules/.installed
+	node_modules/.bin/tsc --noEmit -p .
 
 demo: all
 	scripts/demo.sh

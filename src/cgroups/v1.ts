@@ -49,6 +49,9 @@ export function isFrozenV1(dir: string): boolean {
   return false;
 }
 
+/** Linux O_CLOEXEC (node's fs.constants does not name it) */
+const O_CLOEXEC = 0o2000000;
+
 export class V1Cgroup implements Cgroup {
   constructor(private s: SavedCgroup) {}
 
@@ -121,7 +124,7 @@ export class V1Cgroup implements Cgroup {
     try {
       for (const dir of this.uniqueDirs()) {
         try {
-          fds.push(openSync(`${dir}/tasks`, constants.O_WRONLY | constants.O_CLOEXEC));
+          fds.push(openSync(`${dir}/tasks`, constants.O_WRONLY | O_CLOEXEC));
         } catch (e) {
           if (this.s.rootless && (errCode(e) === "EACCES" || errCode(e) === "EPERM" || errCode(e) === "ENOENT") && !hasLimits(this.s.resources)) continue;
           throw e;

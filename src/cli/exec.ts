@@ -12,7 +12,9 @@ import { execInContainer } from "../container/exec.ts";
 import { superviseForeground } from "../container/foreground.ts";
 import * as native from "../native.ts";
 
-const FLAGS = {
+const FLAGS: {
+  [k: string]: string | StringConstructor | BooleanConstructor | [StringConstructor];
+} = {
   "--process": String, "-p": "--process",
   "--env": [String], "-e": "--env",
   "--cwd": String,
@@ -29,7 +31,7 @@ const FLAGS = {
   "--process-label": String,
   "--ignore-paused": Boolean,
   "--cgroup": [String],
-} as const;
+};
 
 function intArg(flag: string, v: string): number {
   if (!/^\d+$/.test(v)) throw new BuncError(`exec: ${flag}: "${v}" is not a non-negative integer`);
@@ -37,7 +39,14 @@ function intArg(flag: string, v: string): number {
 }
 
 /** The process to run: --process gives it whole; otherwise the container's process with overrides (as runc). */
-function buildProcess(a: ReturnType<typeof parseCommand<typeof FLAGS>>, c: Container, args: string[]): Process {
+type Flags = {
+  "--process"?: string; "--env"?: string[]; "--cwd"?: string; "--user"?: string; "--additional-gids"?: string[];
+  "--tty"?: boolean; "--console-socket"?: string; "--detach"?: boolean; "--pid-file"?: string; "--cap"?: string[];
+  "--no-new-privs"?: boolean; "--preserve-fds"?: string; "--apparmor"?: string; "--process-label"?: string; "--cgroup"?: string[];
+  _: string[];
+};
+
+function buildProcess(a: Flags, c: Container, args: string[]): Process {
   if (a["--process"]) {
     let raw: unknown;
     try {
@@ -73,7 +82,7 @@ function buildProcess(a: ReturnType<typeof parseCommand<typeof FLAGS>>, c: Conta
 
 export async function main(argv: string[], g: Globals): Promise<number> {
   // Flags stop at the container id: what follows is the command and its own flags.
-  const a = parseCommand("exec", FLAGS, argv, true);
+  const a = parseCommand("exec", FLAGS, argv, true) as unknown as Flags;
   const pos = a._[1] === "--" ? [a._[0]!, ...a._.slice(2)] : a._;
   if (pos.length === 0) throw new BuncError("exec: missing container id");
   const c = Container.load(g.root, pos[0]!);

@@ -217,8 +217,8 @@ describeRoot("terminals", () => {
   test("run with a terminal and no console socket proxies the pty through bunc", async () => {
     const b = bundle({ args: ["sh", "-c", "tty; read x; echo got:$x"], terminal: true });
     const p = spawnBunc(b, ["run", "-b", b.dir, b.id], "pipe");
-    p.stdin.write("hello\n");
-    p.stdin.flush();
+    p.stdin!.write("hello\n");
+    p.stdin!.flush();
     const code = await p.exited;
     const text = (await new Response(p.stdout).text()).replace(/\r/g, "");
     expect(code).toBe(0);
