@@ -4,6 +4,8 @@
 PREFIX ?= /usr/local
 BUN    := node_modules/.bin/bun
 CC     ?= gcc
+# bunc-init is built with musl when it is there: 21 kB instead of 690 kB, ~36 kB resident per pause.
+CC_INIT ?= $(shell command -v musl-gcc 2>/dev/null || echo $(CC))
 CFLAGS_SHIM := -O2 -g0 -fPIC -shared -Wall -Wextra -Wno-unused-parameter -fvisibility=hidden -D_GNU_SOURCE
 CFLAGS_INIT := -Os -g0 -static -Wall -Wextra -D_GNU_SOURCE -s
 VERSION := $(shell node -p 'require("./package.json").version' 2>/dev/null || echo 0.0.0)
@@ -27,7 +29,7 @@ build/shim.so: $(SHIM_SRC) $(SHIM_HDR)
 
 build/bunc-init: native/init.c
 	@mkdir -p build
-	$(CC) $(CFLAGS_INIT) -o $@ native/init.c
+	$(CC_INIT) $(CFLAGS_INIT) -o $@ native/init.c
 
 # Syscall name tables for the seccomp compiler, generated from the kernel's UAPI headers
 # (committed too, so a checkout without make can run the unit tests; a test compares them).
@@ -48,7 +50,7 @@ install: bin/bunc
 # Tools the test suite uses, installed from Debian when missing (CI starts from a bare machine).
 deps:
 	@missing=""; \
-	for p in gcc:gcc busybox:busybox-static make:make; do \
+	for p in gcc:gcc busybox:busybox-static make:make musl-gcc:musl-tools; do \
 	  command -v $${p%%:*} >/dev/null || missing="$$missing $${p#*:}"; done; \
 	[ -e /bin/busybox ] || missing="$$missing busybox-static"; \
 	if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi
