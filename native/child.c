@@ -28,6 +28,9 @@
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
 #ifndef PR_CAP_AMBIENT
 #define PR_CAP_AMBIENT 47
 #define PR_CAP_AMBIENT_RAISE 2
@@ -91,14 +94,35 @@ static int open_procfs(void) {
   return fd;
 }
 
-static void proc_write(int procfd, const char *rel, const char *value, const char *what) {
-  long fd = sys_openat2(procfd, rel, O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
-                        RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
-  if (fd < 0) die(what, rel, (int)-fd);
+/* The host's procfs, opened (and proved to be procfs) when the child starts: before it joins or
+ * builds anything a container controls. Per-process writes (oom_score_adj, timens_offsets, LSM
+ * attributes) go through it as "self/..." or "thread-self/...", so neither a joined mount namespace
+ * (exec) nor the container's own /proc can redirect them to another file (CVE-2025-52881). */
+static int g_procfd = -1;
+
+static void open_host_proc(void) {
+  int fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct statfs sf;
+  if (fd < 0 || fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC) die("open /proc: not a procfs", NULL, fd < 0 ? errno : EPERM);
+  g_procfd = fd;
+}
+
+/* Write value to rel under procfd; 0 or -errno. "self" and "thread-self" are ordinary symlinks
+ * within procfs (follow_self); magic links and other mounts are never crossed. */
+static int proc_write_try(int procfd, const char *rel, const char *value, int follow_self) {
+  uint64_t resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV | (follow_self ? 0 : RESOLVE_NO_SYMLINKS);
+  long fd = sys_openat2(procfd, rel, O_WRONLY | O_CLOEXEC | O_NOFOLLOW, resolve);
+  if (fd < 0) return (int)fd;
   size_t n = str_len(value);
   ssize_t w = write((int)fd, value, n);
-  if (w < 0) die(what, rel, errno);
+  int e = w < 0 ? -errno : 0;
   close((int)fd);
+  return e;
+}
+
+static void proc_write(int procfd, const char *rel, const char *value, const char *what) {
+  int r = proc_write_try(procfd, rel, value, 0);
+  if (r < 0) die(what, rel, -r);
 }
 
 static void apply_sysctls(const struct plan *p) {
@@ -122,9 +146,81 @@ static void set_oom_score_adj(const struct plan *p) {
   char v[16];
   struct sb b = { v, sizeof v, 0 };
   sb_int(&b, p->oom_score_adj);
-  int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-  if (fd < 0 || write(fd, v, b.len) < 0) die("set oom_score_adj to", v, errno);
-  close(fd);
+  int r = proc_write_try(g_procfd, "self/oom_score_adj", v, 1);
+  if (r < 0) die("set oom_score_adj to", v, -r);
+}
+
+/* linux.timeOffsets: a new time namespace for the processes we exec or fork from now on (execve
+ * moves the caller into its time_for_children namespace); its offsets must be written before any
+ * process is in it. */
+static void enter_time_ns(const struct plan *p) {
+  if (!p->time_ns) return;
+  if (unshare(CLONE_NEWTIME) < 0) die("create time namespace", NULL, errno);
+  if (!p->ntime_offsets) return;
+  char v[256];
+  struct sb b = { v, sizeof v, 0 };
+  for (int i = 0; i < p->ntime_offsets; i++) {
+    sb_int(&b, p->time_offsets[i].clock); sb_str(&b, " ");
+    sb_int(&b, (long)p->time_offsets[i].secs); sb_str(&b, " ");
+    sb_int(&b, p->time_offsets[i].nsecs); sb_str(&b, "\n");
+  }
+  int r = proc_write_try(g_procfd, "self/timens_offsets", v, 1);
+  if (r < 0) die("linux.timeOffsets: write /proc/self/timens_offsets", NULL, -r);
+}
+
+/* In a user namespace (made by clone or joined) we start as the overflow uid: become its root. */
+static void become_userns_root(const struct plan *p) {
+  int userns = (p->clone_flags & CLONE_NEWUSER) != 0;
+  for (int i = 0; i < p->nns; i++) if (p->ns[i].type == CLONE_NEWUSER) userns = 1;
+  if (!userns) return;
+  if (setresgid(0, 0, 0) < 0) die("user namespace: setgid to 0 (is gid 0 in linux.gidMappings?)", NULL, errno);
+  if (setresuid(0, 0, 0) < 0) die("user namespace: setuid to 0 (is uid 0 in linux.uidMappings?)", NULL, errno);
+}
+
+/* process.scheduler (sched_setattr) and process.ioPriority (ioprio_set), while we still hold the
+ * capabilities a real-time policy or a negative nice needs. */
+struct bunc_sched_attr {
+  uint32_t size, sched_policy;
+  uint64_t sched_flags;
+  int32_t sched_nice;
+  uint32_t sched_priority;
+  uint64_t sched_runtime, sched_deadline, sched_period;
+};
+
+static void apply_scheduling(const struct plan *p) {
+  if (p->has_scheduler) {
+    struct bunc_sched_attr a;
+    memset(&a, 0, sizeof a);
+    a.size = sizeof a;
+    a.sched_policy = p->sched_policy;
+    a.sched_flags = p->sched_flags;
+    a.sched_nice = p->sched_nice;
+    a.sched_priority = p->sched_priority;
+    a.sched_runtime = p->sched_runtime;
+    a.sched_deadline = p->sched_deadline;
+    a.sched_period = p->sched_period;
+    if (syscall(SYS_sched_setattr, 0, &a, 0) < 0) die("process.scheduler: sched_setattr", NULL, errno);
+  }
+  if (p->has_ioprio && syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (int)p->ioprio) < 0)
+    die("process.ioPriority: ioprio_set", NULL, errno);
+}
+
+/* process.apparmorProfile / selinuxLabel: the label the next execve takes, written to our own
+ * attr files through the host procfs (the parent checked that the host has the LSM). */
+static void apply_lsm_labels(const struct plan *p) {
+  if (p->apparmor && p->apparmor[0]) {
+    char v[4200];
+    struct sb b = { v, sizeof v, 0 };
+    sb_str(&b, "exec ");
+    sb_str(&b, p->apparmor);
+    int r = proc_write_try(g_procfd, "thread-self/attr/apparmor/exec", v, 1);
+    if (r == -ENOENT) r = proc_write_try(g_procfd, "thread-self/attr/exec", v, 1); /* kernels before 5.8 */
+    if (r < 0) die("process.apparmorProfile: set the exec profile", p->apparmor, -r);
+  }
+  if (p->selinux && p->selinux[0]) {
+    int r = proc_write_try(g_procfd, "thread-self/attr/exec", p->selinux, 1);
+    if (r < 0) die("process.selinuxLabel: set the exec label", p->selinux, -r);
+  }
 }
 
 static void apply_rlimits(const struct plan *p) {
@@ -259,6 +355,8 @@ static void load_seccomp(const struct plan *p) {
 __attribute__((noreturn)) static void finish_and_exec(struct plan *p) {
   if (p->has_personality && personality(p->personality) < 0) die("personality", NULL, errno);
   if (p->terminal) setup_terminal(p);
+  apply_scheduling(p);
+  apply_lsm_labels(p);
   /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still have it
    * (runc does the same); the profile must then allow what the rest of the setup calls. */
   if (!p->no_new_privs) load_seccomp(p);
@@ -266,10 +364,12 @@ __attribute__((noreturn)) static void finish_and_exec(struct plan *p) {
   switch_user(p);
   apply_caps(p);
   if (p->cwd && chdir(p->cwd) < 0) die("chdir to cwd", p->cwd, errno);
-  /* CVE-2024-21626: make sure the cwd is inside the container, not a leaked host directory. */
-  char cwdbuf[16];
-  if (syscall(SYS_getcwd, cwdbuf, sizeof cwdbuf) < 0 && errno == ENOENT)
-    die("cwd is outside the container:", p->cwd, ENOENT);
+  /* CVE-2024-21626: make sure the cwd is inside the container, not a leaked host directory
+   * (e.g. process.cwd "/proc/self/fd/N"): the kernel's getcwd then says "(unreachable)/...". */
+  static char cwdbuf[4096];
+  long cw = syscall(SYS_getcwd, cwdbuf, sizeof cwdbuf);
+  if ((cw < 0 && errno == ENOENT) || (cw > 0 && cwdbuf[0] != '/'))
+    die("process.cwd is outside the container:", p->cwd, ENOENT);
   umask(p->umask >= 0 ? (mode_t)p->umask : 022);
   static char exe[4096];
   /* bunc's pause ignores process.args: nothing to look up. */
@@ -329,19 +429,33 @@ static void join_cgroups(const struct plan *p) {
   }
 }
 
+/* MODE_USERNS: hold the user namespace clone made until the parent closes its end of the socket. */
+__attribute__((noreturn)) static void hold_userns(const struct plan *p) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  char c;
+  while (read(p->sync_fd, &c, 1) < 0 && errno == EINTR) {}
+  _exit(0);
+}
+
 void child_main(struct plan *p) {
+  if (p->mode == MODE_USERNS) hold_userns(p);
   g_sync_fd = p->sync_fd;
   reset_signals();
   apply_stdio(p);
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  /* Not dumpable until execve: a container process cannot ptrace us or open /proc/<pid>/exe. */
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  open_host_proc();
+  /* Not dumpable until execve: a container process cannot ptrace us or open /proc/<pid>/exe.
+   * Unprivileged (rootless), we stay dumpable until GO: our /proc/<pid>/uid_map must belong to
+   * our user for bunc or newuidmap to write it; nothing of a container can see us before GO. */
+  if (geteuid() == 0) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   /* create: the parent attaches us to the cgroup while we set up (we wait again before hooks);
    * exec: it has attached us already, so the process forked below inherits the cgroup. */
   sync_expect(g_sync_fd, SYNC_GO);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   join_cgroups(p); /* before any namespace join: a forked process must inherit the cgroup */
   int joined_pid = 0;
   join_namespaces(p, &joined_pid);
+  become_userns_root(p);
   if (joined_pid) {
     /* setns(CLONE_NEWPID) only applies to children: fork once more; the grandchild is a child
      * of bunc (CLONE_PARENT) and is the container's process. */
@@ -352,6 +466,7 @@ void child_main(struct plan *p) {
       _exit(0);
     }
   }
+  enter_time_ns(p);
   set_oom_score_adj(p);
   apply_rlimits(p);
   if (p->mode == MODE_CREATE) {

@@ -17,6 +17,20 @@
 #ifndef MOUNT_ATTR_SIZE_VER0
 struct mount_attr { uint64_t attr_set, attr_clr, propagation, userns_fd; };
 #endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
+
+/* Attach the detached mount tree treefd onto the file or directory targetfd (both fds: no path is
+ * resolved, so nothing can be redirected between the check of the target and the mount). */
+static int move_tree(int treefd, int targetfd) {
+  long r = syscall(SYS_move_mount, treefd, "", targetfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  return r < 0 ? -errno : 0;
+}
 
 static int do_mount(const char *src, const char *target, const char *fstype, unsigned long flags, const char *data) {
   int r = mount(src, target, fstype, flags, data);
@@ -81,7 +95,12 @@ static void mount_one(int rootfd, const struct plan_mount *m) {
   if (is_file && S_ISDIR(st.st_mode)) die("mount: target is a directory, source is not:", m->target, EISDIR);
   fdpath(p, fd);
   int r;
-  if (m->kind & MK_BIND) {
+  if ((m->kind & MK_BIND) && m->srcfd >= 0) {
+    /* A tree the parent cut and prepared (an idmapped mount): it only needs to be put in place. */
+    r = move_tree(m->srcfd, fd);
+    if (r < 0) die("mount: attach the idmapped mount of", m->source, -r);
+    close(m->srcfd);
+  } else if (m->kind & MK_BIND) {
     r = do_mount(m->source, p, NULL, MS_BIND | (m->flags & MS_REC), NULL);
     if (r < 0) die("mount: bind", m->source, -r);
   } else {
@@ -233,6 +252,35 @@ int setup_rootfs(const struct plan *p) {
 void finish_rootfs(int rootfd, const struct plan *p) {
   mask_paths(rootfd, p);
   readonly_paths(rootfd, p);
+}
+
+/* process.terminal: the pty slave is bind-mounted over /dev/console (as runc does), after pivot_root.
+ * /dev/console is opened without following any symlink and must be a plain file or a device: a
+ * rootfs or a shared /dev that made it a symlink (to a procfs file, say) cannot turn the mount
+ * into one over something else (CVE-2025-52565). The mount itself is made from the slave's fd. */
+void mount_console(int slave) {
+  int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) die("terminal: open /", NULL, errno);
+  long dev = sys_openat2(root, "/dev", O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+  close(root);
+  if (dev < 0) die("terminal: open /dev (it must be a directory, not a symlink)", NULL, (int)-dev);
+  uint64_t how = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  long fd = sys_openat2((int)dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC, how);
+  if (fd == -ENOENT) {
+    if (mknodat((int)dev, "console", S_IFREG | 0600, 0) < 0 && errno != EEXIST) die("terminal: create /dev/console", NULL, errno);
+    fd = sys_openat2((int)dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC, how);
+  }
+  if (fd < 0) die("terminal: open /dev/console (a symlink there is refused)", NULL, (int)-fd);
+  struct stat st;
+  if (fstat((int)fd, &st) < 0) die("terminal: stat /dev/console", NULL, errno);
+  if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) die("terminal: /dev/console is neither a file nor a device", NULL, EPERM);
+  int tree = (int)syscall(SYS_open_tree, slave, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | O_CLOEXEC);
+  if (tree < 0) die("terminal: clone the pty slave mount", NULL, errno);
+  int r = move_tree(tree, (int)fd);
+  if (r < 0) die("terminal: mount the pty on /dev/console", NULL, -r);
+  close(tree);
+  close((int)fd);
+  close((int)dev);
 }
 
 void enter_rootfs(int rootfd, const struct plan *p) {

@@ -37,6 +37,7 @@ void setup_terminal(const struct plan *p) {
   int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave < 0) die("terminal: open pty slave", NULL, errno);
   if (p->has_user && fchown(slave, p->uid, (gid_t)-1) < 0 && errno != EPERM) die("terminal: chown pty", NULL, errno);
+  if (p->mode == MODE_CREATE) mount_console(slave);
   if (p->console_rows || p->console_cols) {
     struct winsize ws = { (unsigned short)p->console_rows, (unsigned short)p->console_cols, 0, 0 };
     ioctl(slave, TIOCSWINSZ, &ws);
