@@ -437,6 +437,32 @@ __attribute__((noreturn)) static void hold_userns(const struct plan *p) {
   _exit(0);
 }
 
+/* A session keyring of the container's own, so it does not share (or read) the caller's; made
+ * searchable for its user, as runc does. Kernels without keyrings (ENOSYS) are fine. */
+static void join_keyring(const struct plan *p) {
+  if (!p->keyring) return;
+  long id = syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, p->keyring);
+  if (id < 0) {
+    if (errno == ENOSYS) return;
+    die("join session keyring", p->keyring, errno);
+  }
+  char desc[512];
+  long n = syscall(SYS_keyctl, 6 /* KEYCTL_DESCRIBE */, id, desc, sizeof desc - 1);
+  if (n < 0) die("describe session keyring", p->keyring, errno);
+  desc[n < (long)sizeof desc ? n : (long)sizeof desc - 1] = 0;
+  /* "type;uid;gid;perm;description": the perm field is hex */
+  const char *f = desc;
+  for (int i = 0; i < 3 && f; i++) { f = strchr(f, ';'); if (f) f++; }
+  unsigned long perm = 0;
+  for (; f && *f && *f != ';'; f++) {
+    int d = (*f >= '0' && *f <= '9') ? *f - '0' : (*f >= 'a' && *f <= 'f') ? *f - 'a' + 10 : -1;
+    if (d < 0) break;
+    perm = perm * 16 + (unsigned long)d;
+  }
+  if (syscall(SYS_keyctl, 5 /* KEYCTL_SETPERM */, id, perm | 0x080000 /* KEY_USR_SEARCH */) < 0)
+    die("set session keyring permissions", p->keyring, errno);
+}
+
 void child_main(struct plan *p) {
   if (p->mode == MODE_USERNS) hold_userns(p);
   g_sync_fd = p->sync_fd;
@@ -467,6 +493,7 @@ void child_main(struct plan *p) {
     }
   }
   enter_time_ns(p);
+  join_keyring(p);
   set_oom_score_adj(p);
   apply_rlimits(p);
   if (p->mode == MODE_CREATE) {

@@ -63,6 +63,7 @@ enum plan_tag {
   T_STDIO,             /* i32 fd x3: the container process's stdin, stdout, stderr (default: inherited) */
   T_TIME_NS,           /* no payload: unshare(CLONE_NEWTIME); the exec'd process enters it */
   T_TIME_OFFSET,       /* u32 clock (CLOCK_MONOTONIC / CLOCK_BOOTTIME), i64 secs, u32 nsecs: timens_offsets */
+  T_KEYRING,           /* str name of the session keyring to join (absent: --no-new-keyring) */
   T_TAG_MAX
 };
 
@@ -174,6 +175,7 @@ struct plan {
   uint64_t sched_flags, sched_runtime, sched_deadline, sched_period;
   int ncgroup_fds;
   int cgroup_fds[PLAN_MAX_CGROUP_FDS];
+  const char *keyring;
   int has_stdio;
   int stdio[3];
   int time_ns;

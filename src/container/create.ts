@@ -134,6 +134,7 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
       warn: logWarn,
     });
     if (o.stdio) plan.stdio = o.stdio;
+    if (!o.noNewKeyring) plan.keyring = `_ses.${o.id}`;
     await planSeccomp(plan, spec);
     const selfAttach = cgroup.selfAttachFds?.();
     if (selfAttach) {

@@ -85,6 +85,8 @@ export interface Plan {
   ioprio?: number;
   /** v1 `tasks` files the child writes "0" to, joining its cgroups itself */
   cgroupTasksFds: number[];
+  /** join (or create) this session keyring, as runc does unless --no-new-keyring */
+  keyring?: string;
   /** fds to become the process's 0, 1, 2 (bunc pod gives each container pipes) */
   stdio?: [number, number, number];
   /** unshare a new time namespace (the exec'd process enters it) with these timens_offsets */

@@ -362,6 +362,17 @@ describeRoot("process", () => {
     ]);
   });
 
+  test("the container gets a session keyring of its own unless --no-new-keyring", async () => {
+    const b = bundle({ args: ["sh", "-c", "grep -c ' _ses.' /proc/keys; grep -c \" _ses.$ID:\" /proc/keys"] });
+    b.config.linux!.maskedPaths = [];
+    b.config.process!.env!.push(`ID=${b.id}`);
+    b.writeConfig();
+    const own = await bunc(["run", "-b", b.dir, b.id], { root: b.root });
+    expect(own.stdout.trim().split("\n")).toEqual(["1", "1"]);
+    const shared = await bunc(["run", "--no-new-keyring", "-b", b.dir, b.id], { root: b.root });
+    expect(shared.stdout.trim().split("\n").at(-1)).toBe("0");
+  });
+
   test("linux.sysctl is written in the container's namespaces", async () => {
     const r = await sh("cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/ip_unprivileged_port_start", (b) => {
       b.config.linux!.sysctl = { "net.ipv4.ip_forward": "1", "net/ipv4/ip_unprivileged_port_start": "80" };

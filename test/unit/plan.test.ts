@@ -51,6 +51,7 @@ function richPlan(): Plan {
   p.mountLabel = "system_u:object_r:container_file_t:s0:c1,c2";
   p.ioprio = 0x4004;
   p.stdio = [11, 12, 12];
+  p.keyring = "_ses.abc";
   p.cgroupTasksFds = [13, 14, 15];
   p.timeNs = { offsets: [{ clock: 7, secs: -86400n, nsecs: 5 }, { clock: 1, secs: 1n << 40n, nsecs: 999999999 }] };
   p.scheduler = { policy: 1, nice: -5, priority: 10, flags: 3n, runtime: 100n, deadline: 200n, period: 300n };
