@@ -64,6 +64,7 @@ enum plan_tag {
   T_TIME_NS,           /* no payload: unshare(CLONE_NEWTIME); the exec'd process enters it */
   T_TIME_OFFSET,       /* u32 clock (CLOCK_MONOTONIC / CLOCK_BOOTTIME), i64 secs, u32 nsecs: timens_offsets */
   T_KEYRING,           /* str name of the session keyring to join (absent: --no-new-keyring) */
+  T_CGROUP_INTO_FD,    /* i32 fd of a cgroup2 directory: clone3(CLONE_INTO_CGROUP) puts the child there at birth */
   T_TAG_MAX
 };
 
@@ -176,6 +177,8 @@ struct plan {
   int ncgroup_fds;
   int cgroup_fds[PLAN_MAX_CGROUP_FDS];
   const char *keyring;
+  int has_cgroup_into;
+  int cgroup_into_fd;
   int has_stdio;
   int stdio[3];
   int time_ns;

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/sched.h>
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -40,7 +41,20 @@ EXPORT long bunc_spawn(const uint8_t *buf, uint64_t len) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  long pid = raw_clone((unsigned long)g_plan.clone_flags | SIGCHLD);
+  long pid;
+  if (g_plan.has_cgroup_into) {
+    /* cgroup v2: born in its cgroup; no migration afterwards. The caller falls back to clone +
+     * attach when this fails (older kernels, or a cgroup that cannot take processes). */
+    struct clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = g_plan.clone_flags | CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = (uint64_t)g_plan.cgroup_into_fd;
+    pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) pid = -errno;
+  } else {
+    pid = raw_clone((unsigned long)g_plan.clone_flags | SIGCHLD);
+  }
   if (pid == 0) child_main(&g_plan);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   return pid;

@@ -14,10 +14,10 @@ const X64 = process.arch === "x64";
 export const NR = X64
   ? { read: 0, write: 1, close: 3, ioctl: 16, pipe2: 293, socketpair: 53, kill: 62, fcntl: 72, openat: 257, mknodat: 259,
       prctl: 157, memfd_create: 319, pidfd_open: 434, pidfd_send_signal: 424, setns: 308, socket: 41, connect: 42,
-      unlinkat: 263, bpf: 321, close_range: 436, getpid: 39, dup3: 292 }
+      unlinkat: 263, bpf: 321, close_range: 436, getpid: 39, dup3: 292, open_tree: 428, mount_setattr: 442 }
   : { read: 63, write: 64, close: 57, ioctl: 29, pipe2: 59, socketpair: 199, kill: 129, fcntl: 25, openat: 56, mknodat: 33,
       prctl: 167, memfd_create: 279, pidfd_open: 434, pidfd_send_signal: 424, setns: 268, socket: 198, connect: 203,
-      unlinkat: 35, bpf: 280, close_range: 436, getpid: 172, dup3: 24 };
+      unlinkat: 35, bpf: 280, close_range: 436, getpid: 172, dup3: 24, open_tree: 428, mount_setattr: 442 };
 
 export const O = { RDONLY: 0, WRONLY: 1, RDWR: 2, CREAT: 0o100, EXCL: 0o200, NOCTTY: 0o400, TRUNC: 0o1000,
   NONBLOCK: 0o4000, DIRECTORY: 0o200000, NOFOLLOW: 0o400000, CLOEXEC: 0o2000000, PATH: 0o10000000 } as const;
@@ -173,6 +173,11 @@ export function pidfdOpen(pid: number): number {
 /** Clone the container child from an encoded plan; returns its pid. */
 export function spawn(plan: Uint8Array): number {
   return check("clone container process", Number(shim().bunc_spawn(plan, plan.length)));
+}
+
+/** spawn() that returns -errno instead of throwing (for an attempt with a fallback). */
+export function trySpawn(plan: Uint8Array): number {
+  return Number(shim().bunc_spawn(plan, plan.length));
 }
 
 export function waitpid(pid: number, flags = 0): number {

@@ -13,7 +13,7 @@ export async function main(argv: string[], g: Globals): Promise<number> {
   const a = parseCommand("run", { ...CREATE_FLAGS, "--detach": Boolean, "-d": "--detach", "--keep": Boolean }, argv);
   const id = requireId("run", a._);
   const detach = !!a["--detach"];
-  const opts = createOptions("run", a, id, g);
+  const opts = { ...createOptions("run", a, id, g), foregroundTty: !detach };
   if (!detach) native.setSubreaper(); // processes of a joined pid namespace re-parent to us
   const created = await createContainer(opts);
   const c = new Container(g.root, created.record);

@@ -23,6 +23,8 @@ export interface CreateOptions {
   bundle: string;
   pidFile?: string;
   consoleSocket?: string;
+  /** the caller proxies the pty itself (`run` in the foreground): no --console-socket needed */
+  foregroundTty?: boolean;
   noPivot: boolean;
   noNewKeyring: boolean;
   preserveFds: number;
@@ -114,6 +116,8 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
     toClose.push(initFd);
     let consoleFd: number | undefined;
     if (spec.process.terminal) {
+      if (!o.consoleSocket && !o.foregroundTty)
+        throw new BuncError("cannot allocate a terminal for a detached container without --console-socket (process.terminal is true)");
       consoleFd = o.consoleSocket ? native.connectUnix(o.consoleSocket) : -1;
       if (consoleFd >= 0) toClose.push(consoleFd);
     } else if (o.consoleSocket) {
@@ -141,13 +145,27 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
       plan.cgroupTasksFds = selfAttach;
       toClose.push(...selfAttach);
     }
-    pid = native.spawn(encodePlan(plan));
+    // cgroup v2: the child is born in its cgroup (CLONE_INTO_CGROUP); else it joins by itself (v1)
+    // or the driver attaches it (systemd).
+    let attached = !!selfAttach;
+    const intoFd = selfAttach ? -1 : (cgroup.intoCgroupFd?.() ?? -1);
+    if (intoFd >= 0) {
+      plan.cgroupIntoFd = intoFd;
+      const r = native.trySpawn(encodePlan(plan));
+      native.closeFd(intoFd);
+      plan.cgroupIntoFd = undefined;
+      if (r > 0) {
+        pid = r;
+        attached = true;
+      }
+    }
+    if (!pid) pid = native.spawn(encodePlan(plan));
     for (const fd of toClose.splice(1)) native.closeFd(fd); // keep only the fifo until the end
 
     // The child sets up namespaces and mounts while we attach it to its cgroup; it waits for us
     // (SYNC_HOOKS -> GO) before anything that must happen inside the cgroup.
     native.syncSend(parentEnd, native.SYNC.GO);
-    if (!selfAttach) await cgroup.attach(pid);
+    if (!attached) await cgroup.attach(pid);
     let ptyFd = -1;
     for (;;) {
       const m = native.syncRecv(parentEnd);

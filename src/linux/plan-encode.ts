@@ -12,7 +12,7 @@ const T = {
   NO_NEW_PRIVS: 23, OOM_SCORE_ADJ: 24, SECCOMP: 25, EXEC_FIFO_FD: 26, INIT_FD: 27, TERMINAL: 28,
   PRESERVE_FDS: 29, HOOK: 30, CONSOLE_SIZE: 31, PERSONALITY: 32, CGROUP_TASKS_FD: 33, CGROUP_NS_AFTER: 34,
   APPARMOR: 35, SELINUX: 36, MOUNT_LABEL: 37, IOPRIO: 38, SCHEDULER: 39, STDIO: 40,
-  TIME_NS: 41, TIME_OFFSET: 42, KEYRING: 43,
+  TIME_NS: 41, TIME_OFFSET: 42, KEYRING: 43, CGROUP_INTO_FD: 44,
 } as const;
 
 type Field = { u32: number } | { u64: bigint } | { str: string } | { bytes: Uint8Array };
@@ -132,6 +132,7 @@ export function encodePlan(p: Plan): Uint8Array {
     w.record(T.SCHEDULER, [u32(s.policy), u32(s.nice), u32(s.priority), u64(s.flags), u64(s.runtime), u64(s.deadline), u64(s.period)]);
   }
   for (const fd of p.cgroupTasksFds) w.record(T.CGROUP_TASKS_FD, [u32(fd)]);
+  if (p.cgroupIntoFd !== undefined) w.record(T.CGROUP_INTO_FD, [u32(p.cgroupIntoFd)]);
   if (p.keyring !== undefined) w.record(T.KEYRING, [str(p.keyring)]);
   if (p.stdio) w.record(T.STDIO, p.stdio.map(u32));
   if (p.timeNs) {
@@ -192,6 +193,7 @@ export function describePlan(p: Plan): string {
     L.push(`scheduler ${s.policy} ${s.nice} ${s.priority} ${s.flags} ${s.runtime} ${s.deadline} ${s.period}`);
   }
   for (const fd of p.cgroupTasksFds) L.push(`cgroup_tasks_fd ${fd}`);
+  if (p.cgroupIntoFd !== undefined) L.push(`cgroup_into_fd ${p.cgroupIntoFd}`);
   if (p.keyring !== undefined) L.push(`keyring [${p.keyring}]`);
   if (p.stdio) L.push(`stdio ${p.stdio.join(" ")}`);
   if (p.timeNs) {

@@ -85,6 +85,8 @@ export interface Plan {
   ioprio?: number;
   /** v1 `tasks` files the child writes "0" to, joining its cgroups itself */
   cgroupTasksFds: number[];
+  /** cgroup v2: the child is born in this cgroup directory (clone3 CLONE_INTO_CGROUP) */
+  cgroupIntoFd?: number;
   /** join (or create) this session keyring, as runc does unless --no-new-keyring */
   keyring?: string;
   /** fds to become the process's 0, 1, 2 (bunc pod gives each container pipes) */

@@ -226,6 +226,16 @@ describeRoot("terminals", () => {
     expect(text).toContain("got:hello\n");
   });
 
+  test("a terminal for a detached container needs --console-socket", async () => {
+    const b = bundle({ args: ["true"], terminal: true });
+    for (const cmd of [["create"], ["run", "-d"]]) {
+      const r = await bunc([...cmd, "-b", b.dir, b.id], { root: b.root });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("--console-socket");
+      expect(readdirSync(b.root)).toEqual([]);
+    }
+  });
+
   test("without a terminal, stdio passes through unchanged (pipes stay pipes)", async () => {
     const b = bundle({ args: ["sh", "-c", "readlink /proc/self/fd/0; readlink /proc/self/fd/1"] });
     // a shell pipeline gives bunc pipes on both ends; the container must get those same pipes
