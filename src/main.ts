@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<{ main: CommandMain }>> = {
   spec: () => import("./cli/spec.ts"),
   exec: () => import("./cli/exec.ts"),
   features: () => import("./cli/features.ts"),
+  pod: () => import("./cli/pod.ts"),
   ps: () => import("./cli/ps.ts"),
   pause: () => import("./cli/pause.ts"),
   resume: () => import("./cli/resume.ts"),

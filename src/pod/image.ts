@@ -109,9 +109,9 @@ function pickManifest(src: BlobSource, tag: string | undefined): Descriptor {
   }
   for (let depth = 0; d && INDEX_TYPES.includes(d.mediaType ?? ""); depth++) {
     if (depth > 4) throw new BuncError(`${src.what}: image indexes nest too deep`);
-    const inner = json<{ manifests?: Descriptor[] }>(src, blob(src, d.digest), `index ${d.digest}`);
+    const inner: { manifests?: Descriptor[] } = json(src, blob(src, d.digest), `index ${d.digest}`);
     const arch = ARCH[process.arch] ?? process.arch;
-    d = inner.manifests?.find((m) => m.platform?.os === "linux" && m.platform?.architecture === arch);
+    d = inner.manifests?.find((m: Descriptor) => m.platform?.os === "linux" && m.platform?.architecture === arch);
     if (!d) throw new BuncError(`${src.what}: no image for linux/${arch} in the index`);
   }
   return d;

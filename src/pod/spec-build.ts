@@ -22,6 +22,25 @@ const MASKED = ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/pro
 const READONLY = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 export const DEFAULT_TERMINATION_PATH = "/dev/termination-log";
 
+let ownOomFloor: number | undefined;
+
+/**
+ * A value below our own oom_score_adj needs CAP_SYS_RESOURCE; without it (some sandboxes drop
+ * it), kubelet's -997/-998 would fail every container, so they are raised to what we may set.
+ */
+export function settableOomScoreAdj(v: number): number {
+  if (ownOomFloor === undefined) {
+    ownOomFloor = -1000;
+    try {
+      const eff = /^CapEff:\s+([0-9a-f]+)/m.exec(readFileSync("/proc/self/status", "utf8"));
+      const CAP_SYS_RESOURCE = 24n;
+      if (eff && !((BigInt(`0x${eff[1]}`) >> CAP_SYS_RESOURCE) & 1n))
+        ownOomFloor = Number(readFileSync("/proc/self/oom_score_adj", "utf8").trim());
+    } catch {}
+  }
+  return Math.max(v, ownOomFloor);
+}
+
 export interface PodContext {
   name: string;
   namespace: string;
@@ -310,7 +329,7 @@ export function buildContainerSpec({ ctx, c, id, sandboxPid, paths }: ContainerS
       cwd: c.workingDir ?? (img.config.WorkingDir || "/"),
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       noNewPrivileges: !privileged && sc.allowPrivilegeEscalation === false,
-      oomScoreAdj: oomScoreAdj(c, ctx.qos, ctx.memoryCapacity),
+      oomScoreAdj: settableOomScoreAdj(oomScoreAdj(c, ctx.qos, ctx.memoryCapacity)),
     },
     root: { path: paths.containerRootfs(c.name), readonly: !!sc.readOnlyRootFilesystem },
     mounts,
@@ -342,7 +361,7 @@ export function buildSandboxSpec(ctx: PodContext, id: string, paths: Paths): Spe
       cwd: "/",
       capabilities: { bounding: [], effective: [], permitted: [] },
       noNewPrivileges: true,
-      oomScoreAdj: SANDBOX_OOM_SCORE_ADJ,
+      oomScoreAdj: settableOomScoreAdj(SANDBOX_OOM_SCORE_ADJ),
     },
     root: { path: paths.sandboxRootfs, readonly: true },
     ...(s.hostNetwork ? {} : { hostname: ctx.hostname }),

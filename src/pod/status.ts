@@ -81,6 +81,8 @@ export function displayStatus(p: PodObject, supervised: boolean, stopping: boole
       } else if (s.state.running) hasRunning = true;
     }
     if (reason === "Completed" && hasRunning) reason = "Running";
+    // kubectl would show the first container's "Completed" even when another one failed
+    if (reason === "Completed" && st.phase === "Failed") reason = "Error";
   }
   if (stopping) reason = "Terminating";
   else if (!supervised && st.phase !== "Succeeded" && st.phase !== "Failed") reason = "Unknown";
