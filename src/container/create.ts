@@ -2,7 +2,7 @@
 // of an id wins), the exec fifo and the cgroup, clone the child from the plan, walk it through
 // the sync protocol (cgroup -> mounts -> runtime hooks -> ready), then record the state.
 // Any failure undoes everything: no state dir, cgroup or process is left behind.
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { BuncError, strerror } from "../errors.ts";
 import { logWarn } from "../log.ts";
@@ -12,6 +12,8 @@ import { buildCreatePlan, planSeccomp, type CgroupMountInfo } from "../linux/bui
 import { encodePlan } from "../linux/plan-encode.ts";
 import { PlanMode } from "../linux/plan.ts";
 import { CLONE_NEW, planNamespaces } from "../linux/namespaces.ts";
+import { IdmapTrees } from "../linux/idmap.ts";
+import { writeIdMappings } from "../linux/userns.ts";
 import * as native from "../native.ts";
 import { newCgroup, useNativeBpf, type Cgroup } from "../cgroups/index.ts";
 import { runHooksOrFail } from "./hooks.ts";
@@ -54,8 +56,10 @@ function initMode(spec: Spec, init: boolean): "exec" | "init" | "pause" {
   return "exec";
 }
 
-function cgroupMountInfo(cg: Cgroup): CgroupMountInfo {
+function cgroupMountInfo(cg: Cgroup, rootless: boolean): CgroupMountInfo {
   const paths = cg.paths();
+  // Rootless without delegation: the cgroups bunc could not make are not there to bind.
+  if (rootless) for (const [k, dir] of Object.entries(paths)) if (!existsSync(dir)) delete paths[k];
   if ("" in paths) return { v2: true, dirs: [{ name: "", hostDir: paths[""]! }] };
   const dirs: CgroupMountInfo["dirs"] = [];
   const seen = new Set<string>();
@@ -90,6 +94,9 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
   const toClose: number[] = [];
   let pid = 0;
   let cgroup: Cgroup | undefined;
+  // Without root (rootless): no cgroups unless delegated, and a user namespace is a must.
+  const rootless = process.geteuid?.() !== 0;
+  const idmap = new IdmapTrees(spec);
   try {
     const fifo = execFifoPath(dir);
     native.check(`mkfifo ${fifo}`, native.mknodFifo(fifo, 0o622));
@@ -99,11 +106,15 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
     useNativeBpf(native);
     cgroup = newCgroup({
       cgroupsPath: spec.linux?.cgroupsPath, id: o.id, systemd: o.systemdCgroup, resources: spec.linux?.resources,
-      devices: spec.linux?.devices, annotations: spec.annotations,
+      devices: spec.linux?.devices, annotations: spec.annotations, rootless,
     });
     await cgroup.create();
 
     const ns = planNamespaces(spec.linux?.namespaces);
+    const newUserns = (ns.cloneFlags & CLONE_NEW.user) !== 0;
+    if (rootless && !newUserns && !ns.join.some((j) => j.type === "user")) {
+      throw new BuncError('config.json: linux.namespaces: without root, bunc needs a user namespace ("user", as `bunc spec --rootless` writes)');
+    }
     const nsJoin = ns.join.map((j) => {
       const fd = native.openFd(j.path, native.O.RDONLY | native.O.CLOEXEC);
       if (fd < 0) throw new BuncError(`config.json: linux.namespaces: ${j.type} namespace path ${j.path}: ${strerror(-fd)}`);
@@ -132,10 +143,12 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
       initMode: initMode(spec, o.init), consoleFd, preserveFds: o.preserveFds, noPivot: o.noPivot,
       cloneFlags: ns.cloneFlags, cgroupNsAfter: ns.cgroupNsAfter, nsJoin,
       userns: (ns.cloneFlags & CLONE_NEW.user) !== 0 || ns.join.some((j) => j.type === "user"),
-      cgroupMount: cgroupMountInfo(cgroup),
+      cgroupMount: cgroupMountInfo(cgroup, rootless),
       // The child cannot know its host pid before clone: hooks in the container get it patched in.
       hookState: (status) => JSON.stringify(stateFor(status, 0)),
       warn: logWarn,
+      timeNew: ns.timeNew,
+      idmapTree: (r) => idmap.tree(r),
     });
     if (o.stdio) plan.stdio = o.stdio;
     if (!o.noNewKeyring) plan.keyring = `_ses.${o.id}`;
@@ -161,6 +174,9 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
     }
     if (!pid) pid = native.spawn(encodePlan(plan));
     for (const fd of toClose.splice(1)) native.closeFd(fd); // keep only the fifo until the end
+    idmap.close(); // the child has its copies of the idmapped trees
+    // A new user namespace gets its maps now: the child waits for GO before anything privileged.
+    if (newUserns) writeIdMappings(pid, { uid: spec.linux?.uidMappings ?? [], gid: spec.linux?.gidMappings ?? [] });
 
     // The child sets up namespaces and mounts while we attach it to its cgroup; it waits for us
     // (SYNC_HOOKS -> GO) before anything that must happen inside the cgroup.
@@ -200,6 +216,7 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
     return { record, dir, syncFd: parentEnd, ptyFd, cgroup };
   } catch (e) {
     for (const fd of toClose) native.closeFd(fd);
+    idmap.close();
     if (pid > 0) {
       native.kill(pid, 9);
       native.waitpid(pid);

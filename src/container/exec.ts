@@ -6,7 +6,7 @@ import { dirname } from "node:path";
 import { BuncError, strerror } from "../errors.ts";
 import { logWarn } from "../log.ts";
 import type { Process } from "../spec/types.ts";
-import { planProcess, planSeccomp } from "../linux/build-plan.ts";
+import { planPersonality, planProcess, planSeccomp } from "../linux/build-plan.ts";
 import { encodePlan } from "../linux/plan-encode.ts";
 import { emptyPlan, PlanMode } from "../linux/plan.ts";
 import { CLONE_NEW, NS_PROC_NAME, sortForJoin } from "../linux/namespaces.ts";
@@ -67,6 +67,7 @@ export async function execInContainer(c: Container, o: ExecOptions): Promise<Exe
     plan.nsJoin = nsJoin;
     plan.syncFd = childEnd;
     planProcess(plan, proc, logWarn);
+    planPersonality(plan, c.rec.config);
     await planSeccomp(plan, c.rec.config);
     plan.init = { fd: initFd, mode: "exec" };
     plan.preserveFds = o.preserveFds;

@@ -1,11 +1,13 @@
 // config.json (validated) -> the plan the C child executes. Everything that needs a decision,
 // a lookup or a host stat happens here, before clone.
-import { statSync } from "node:fs";
+import { statSync, statfsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { BuncError } from "../errors.ts";
 import { logDebug } from "../log.ts";
 import type { Hook, Mount, Process, Spec } from "../spec/types.ts";
-import { capMask, hostLastCap } from "./capabilities.ts";
+import { CAPABILITIES, capMask, hostLastCap } from "./capabilities.ts";
+import type { IdmapRequest } from "./idmap.ts";
+import { hostLsms } from "./lsm.ts";
 import { MS, parseMountOptions } from "./mountopts.ts";
 import { rlimitNumber, rlimitValue } from "./rlimits.ts";
 import { HookKind, MK, PlanMode, emptyPlan, type Plan, type PlanDevice, type PlanHook, type PlanMount } from "./plan.ts";
@@ -44,6 +46,10 @@ export interface PlanContext {
   cgroupNsAfter: boolean;
   nsJoin: { type: number; fd: number }[];
   userns: boolean;
+  /** a new time namespace (linux.timeOffsets apply to it) */
+  timeNew?: boolean;
+  /** makes the detached idmapped tree of a bind mount (src/linux/idmap.ts); absent: refused */
+  idmapTree?: (r: IdmapRequest) => number;
   cgroupMount?: CgroupMountInfo;
   hookState: (status: "creating" | "created") => string;
   warn: (msg: string) => void;
@@ -59,9 +65,9 @@ function normTarget(dest: string): string {
   return dest.startsWith("/") ? dest : "/" + dest;
 }
 
-function bindMount(m: Mount, i: number, bundle: string): PlanMount {
+function bindMount(m: Mount, i: number, ctx: PlanContext): PlanMount {
   const o = parseMountOptions(m.options);
-  const source = sourcePath(bundle, m);
+  const source = sourcePath(ctx.bundle, m);
   let st;
   try {
     st = statSync(source);
@@ -73,9 +79,14 @@ function bindMount(m: Mount, i: number, bundle: string): PlanMount {
   if (!st.isDirectory()) kind |= MK.FILE;
   if (extra || o.clearedFlags) kind |= MK.REMOUNT;
   if (o.recAttrSet || o.recAttrClr) kind |= MK.REC_ATTR;
+  let srcfd: number | undefined;
+  if (o.idmap || m.uidMappings?.length || m.gidMappings?.length) {
+    if (!ctx.idmapTree) throw new BuncError(`config.json: mounts[${i}]: idmapped mounts are not supported here`);
+    srcfd = ctx.idmapTree({ mount: m, index: i, source, recursiveBind: o.recursive, recursiveIdmap: !!o.idmap?.recursive });
+  }
   return {
     flags: o.flags | MS.BIND, clear: o.clearedFlags, kind, propagation: o.propagation, attrSet: o.recAttrSet,
-    attrClr: o.recAttrClr, source, target: normTarget(m.destination), fstype: "", data: "",
+    attrClr: o.recAttrClr, srcfd, source, target: normTarget(m.destination), fstype: "", data: "",
   };
 }
 
@@ -106,8 +117,8 @@ function planMounts(spec: Spec, ctx: PlanContext): PlanMount[] {
   const out: PlanMount[] = [];
   (spec.mounts ?? []).forEach((m, i) => {
     const o = parseMountOptions(m.options);
-    if (o.idmap) throw new BuncError(`config.json: mounts[${i}]: idmapped mounts are not supported yet`);
-    if (m.type === "bind" || o.bind) return void out.push(bindMount(m, i, ctx.bundle));
+    if (m.type === "bind" || o.bind) return void out.push(bindMount(m, i, ctx));
+    if (o.idmap) throw new BuncError(`config.json: mounts[${i}]: "idmap"/"ridmap" apply to bind mounts only`);
     if (m.type === "cgroup" || m.type === "cgroup2") return void out.push(...cgroupMounts(m, ctx.cgroupMount));
     if (o.tmpcopyup) throw new BuncError(`config.json: mounts[${i}].options: "tmpcopyup" is not supported yet`);
     let kind = 0;
@@ -116,10 +127,22 @@ function planMounts(spec: Spec, ctx: PlanContext): PlanMount[] {
     if (o.recAttrSet || o.recAttrClr) kind |= MK.REC_ATTR;
     out.push({
       flags: o.flags, clear: o.clearedFlags, kind, propagation: o.propagation, attrSet: o.recAttrSet, attrClr: o.recAttrClr,
-      source: m.source ?? m.type ?? "none", target: normTarget(m.destination), fstype: m.type ?? "", data: o.data,
+      source: m.source ?? m.type ?? "none", target: normTarget(m.destination), fstype: m.type ?? "", data: withMountLabel(m.type, o.data, spec),
     });
   });
   return out;
+}
+
+/** linux.mountLabel: the SELinux context of the filesystems bunc mounts fresh (runc's FormatMountLabel). */
+function withMountLabel(type: string | undefined, data: string, spec: Spec): string {
+  const label = spec.linux?.mountLabel;
+  if (!label || !(type === "tmpfs" || type === "devpts" || type === "mqueue")) return data;
+  return [data, `context="${label}"`].filter((x) => x).join(",");
+}
+
+function checkMountLabel(spec: Spec): void {
+  const lsm = hostLsms();
+  if (spec.linux?.mountLabel && !lsm.selinux) throw new BuncError(`config.json: linux.mountLabel: SELinux is not enabled on this host (${lsm.source})`);
 }
 
 function planDevices(spec: Spec, userns: boolean): PlanDevice[] {
@@ -196,6 +219,87 @@ export function planProcess(plan: Plan, proc: Process, warn: (m: string) => void
   plan.noNewPrivs = !!proc.noNewPrivileges;
   if (proc.oomScoreAdj !== undefined) plan.oomScoreAdj = proc.oomScoreAdj;
   if (proc.consoleSize) plan.consoleSize = { rows: proc.consoleSize.height, cols: proc.consoleSize.width };
+  if (plan.caps) checkCapSets(plan.caps);
+  planLsmLabels(plan, proc);
+  if (proc.scheduler) plan.scheduler = planScheduler(proc.scheduler);
+  if (proc.ioPriority) plan.ioprio = (IOPRIO_CLASS[proc.ioPriority.class]! << 13) | (proc.ioPriority.priority & 7);
+}
+
+function capNames(mask: bigint): string {
+  return CAPABILITIES.filter((_, i) => mask & (1n << BigInt(i))).join(", ");
+}
+
+/** capset(2) and PR_CAP_AMBIENT_RAISE would refuse these with a bare EPERM: say which and why. */
+function checkCapSets(c: NonNullable<Plan["caps"]>): void {
+  const notPermitted = c.effective & ~c.permitted;
+  if (notPermitted) throw new BuncError(`process.capabilities.effective: ${capNames(notPermitted)} must also be in permitted`);
+  const ambientMissing = c.ambient & ~(c.permitted & c.inheritable);
+  if (ambientMissing) throw new BuncError(`process.capabilities.ambient: ${capNames(ambientMissing)} must also be in inheritable and permitted`);
+}
+
+function planLsmLabels(plan: Plan, proc: Process): void {
+  if (!proc.apparmorProfile && !proc.selinuxLabel) return;
+  const lsm = hostLsms();
+  if (proc.apparmorProfile) {
+    if (!lsm.apparmor) throw new BuncError(`process.apparmorProfile: AppArmor is not enabled on this host (${lsm.source})`);
+    plan.apparmor = proc.apparmorProfile;
+  }
+  if (proc.selinuxLabel) {
+    if (!lsm.selinux) throw new BuncError(`process.selinuxLabel: SELinux is not enabled on this host (${lsm.source})`);
+    plan.selinux = proc.selinuxLabel;
+  }
+}
+
+const SCHED_POLICY: Record<string, number> = {
+  SCHED_OTHER: 0, SCHED_FIFO: 1, SCHED_RR: 2, SCHED_BATCH: 3, SCHED_ISO: 4, SCHED_IDLE: 5, SCHED_DEADLINE: 6,
+};
+const SCHED_FLAG: Record<string, bigint> = {
+  SCHED_FLAG_RESET_ON_FORK: 0x1n, SCHED_FLAG_RECLAIM: 0x2n, SCHED_FLAG_DL_OVERRUN: 0x4n, SCHED_FLAG_KEEP_POLICY: 0x8n,
+  SCHED_FLAG_KEEP_PARAMS: 0x10n, SCHED_FLAG_UTIL_CLAMP_MIN: 0x20n, SCHED_FLAG_UTIL_CLAMP_MAX: 0x40n,
+};
+const IOPRIO_CLASS: Record<string, number> = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 };
+
+function planScheduler(s: NonNullable<Process["scheduler"]>): NonNullable<Plan["scheduler"]> {
+  let flags = 0n;
+  for (const f of s.flags ?? []) flags |= SCHED_FLAG[f] ?? 0n;
+  return {
+    policy: SCHED_POLICY[s.policy] ?? 0, nice: s.nice ?? 0, priority: s.priority ?? 0, flags,
+    runtime: BigInt(s.runtime ?? 0), deadline: BigInt(s.deadline ?? 0), period: BigInt(s.period ?? 0),
+  };
+}
+
+/** linux.personality (the child calls personality(2) before exec; exec'd processes get it too). */
+export function planPersonality(plan: Plan, spec: Spec): void {
+  const d = spec.linux?.personality?.domain;
+  if (d !== undefined) plan.personality = d === "LINUX32" ? 0x0008 : 0x0000;
+}
+
+const RDTGROUP_SUPER_MAGIC = 0x7655821;
+
+/** linux.intelRdt needs the resctrl filesystem; bunc does not manage resctrl groups yet. */
+function checkIntelRdt(spec: Spec): void {
+  if (!spec.linux?.intelRdt) return;
+  let mounted = false;
+  try {
+    mounted = statfsSync("/sys/fs/resctrl").type === RDTGROUP_SUPER_MAGIC;
+  } catch {}
+  if (!mounted) throw new BuncError("config.json: linux.intelRdt: Intel RDT is not available on this host (no resctrl filesystem at /sys/fs/resctrl)");
+  throw new BuncError("config.json: linux.intelRdt: not supported by this build of bunc");
+}
+
+const CLOCK_MONOTONIC = 1, CLOCK_BOOTTIME = 7;
+
+function planTimeNs(spec: Spec, ctx: PlanContext): Plan["timeNs"] {
+  const offsets = Object.entries(spec.linux?.timeOffsets ?? {});
+  if (!ctx.timeNew) {
+    if (offsets.length) throw new BuncError("config.json: linux.timeOffsets: need a new time namespace (the time namespace is joined by path)");
+    return undefined;
+  }
+  return {
+    offsets: offsets.map(([clock, o]) => ({
+      clock: clock === "boottime" ? CLOCK_BOOTTIME : CLOCK_MONOTONIC, secs: BigInt(o.secs ?? 0), nsecs: o.nanosecs ?? 0,
+    })),
+  };
 }
 
 export function buildCreatePlan(spec: Spec, ctx: PlanContext): Plan {
@@ -213,6 +317,10 @@ export function buildCreatePlan(spec: Spec, ctx: PlanContext): Plan {
   }
   p.rootReadonly = !!spec.root?.readonly;
   p.noPivot = ctx.noPivot;
+  checkIntelRdt(spec);
+  checkMountLabel(spec);
+  p.timeNs = planTimeNs(spec, ctx);
+  planPersonality(p, spec);
   p.mounts = planMounts(spec, ctx);
   if (!bindsDev(spec)) {
     p.devices = planDevices(spec, ctx.userns);

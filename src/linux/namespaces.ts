@@ -13,9 +13,10 @@ export const CLONE_NEW: Record<NamespaceType, number> = {
   time: 0x00000080,
 };
 
-/** /proc/<pid>/ns/<name> for each type (exec joins a running container through these). */
+/** /proc/<pid>/ns/<name> for each type (exec joins a running container through these). A new time
+ * namespace is the init's time_for_children until its first execve (a created container). */
 export const NS_PROC_NAME: Record<NamespaceType, string> = {
-  mount: "mnt", uts: "uts", ipc: "ipc", user: "user", pid: "pid", network: "net", cgroup: "cgroup", time: "time",
+  mount: "mnt", uts: "uts", ipc: "ipc", user: "user", pid: "pid", network: "net", cgroup: "cgroup", time: "time_for_children",
 };
 
 /** runc's order for joining: the user namespace first (it grants the rights for the others),
@@ -31,6 +32,8 @@ export interface NamespacePlan {
   cloneFlags: number;
   /** created with unshare after the cgroup is joined (so the container's cgroup is its root) */
   cgroupNsAfter: boolean;
+  /** a new time namespace: unshare(CLONE_NEWTIME) in the child (clone(2) does not take the flag) */
+  timeNew: boolean;
   /** joined by path, in join order */
   join: { type: NamespaceType; path: string }[];
 }
@@ -38,14 +41,21 @@ export interface NamespacePlan {
 export function planNamespaces(list: Namespace[] | undefined): NamespacePlan {
   let cloneFlags = 0;
   let cgroupNsAfter = false;
+  let timeNew = false;
   const join: NamespacePlan["join"] = [];
   for (const ns of list ?? []) {
     if (ns.path) join.push({ type: ns.type, path: ns.path });
     else if (ns.type === "cgroup") cgroupNsAfter = true;
-    else if (ns.type === "time") throw new BuncError("config.json: linux.namespaces: a new time namespace is not supported yet");
+    else if (ns.type === "time") timeNew = true;
     else cloneFlags |= CLONE_NEW[ns.type];
   }
-  return { cloneFlags, cgroupNsAfter, join: sortForJoin(join) };
+  // A namespace made by clone together with a new user namespace belongs to it; one joined by path
+  // belongs to another user namespace, in which the child (now in its own) has no capabilities.
+  const foreign = join.find((j) => j.type !== "user");
+  if (cloneFlags & CLONE_NEW.user && foreign) {
+    throw new BuncError(`config.json: linux.namespaces: the ${foreign.type} namespace at ${foreign.path} cannot be joined from a new user namespace: give "user" the path of the user namespace that owns it`);
+  }
+  return { cloneFlags, cgroupNsAfter, timeNew, join: sortForJoin(join) };
 }
 
 export function hasNamespace(list: Namespace[] | undefined, type: NamespaceType): boolean {
