@@ -148,6 +148,7 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
       hookState: (status) => JSON.stringify(stateFor(status, 0)),
       warn: logWarn,
       timeNew: ns.timeNew,
+      unshareFlags: ns.unshareFlags,
       idmapTree: (r) => idmap.tree(r),
     });
     if (o.stdio) plan.stdio = o.stdio;
@@ -178,10 +179,10 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
     // A new user namespace gets its maps now: the child waits for GO before anything privileged.
     if (newUserns) writeIdMappings(pid, { uid: spec.linux?.uidMappings ?? [], gid: spec.linux?.gidMappings ?? [] });
 
-    // The child sets up namespaces and mounts while we attach it to its cgroup; it waits for us
-    // (SYNC_HOOKS -> GO) before anything that must happen inside the cgroup.
-    native.syncSend(parentEnd, native.SYNC.GO);
+    // A driver that attaches from here (systemd: starting the scope makes the cgroup directory
+    // the child binds at /sys/fs/cgroup) does so before the child goes on.
     if (!attached) await cgroup.attach(pid);
+    native.syncSend(parentEnd, native.SYNC.GO);
     let ptyFd = -1;
     for (;;) {
       const m = native.syncRecv(parentEnd);
