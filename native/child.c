@@ -482,6 +482,12 @@ void child_main(struct plan *p) {
   int joined_pid = 0;
   join_namespaces(p, &joined_pid);
   become_userns_root(p);
+  if (p->unshare_flags) {
+    /* New namespaces owned by the user namespace we just joined; a new pid namespace takes the
+     * fork below, as a joined one does. */
+    if (unshare((int)p->unshare_flags) < 0) die("create namespaces in the joined user namespace", NULL, errno);
+    if (p->unshare_flags & CLONE_NEWPID) joined_pid = 1;
+  }
   if (joined_pid) {
     /* setns(CLONE_NEWPID) only applies to children: fork once more; the grandchild is a child
      * of bunc (CLONE_PARENT) and is the container's process. */
@@ -491,6 +497,7 @@ void child_main(struct plan *p) {
       sync_send(g_sync_fd, SYNC_PID, pid);
       _exit(0);
     }
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* not inherited across fork */
   }
   enter_time_ns(p);
   join_keyring(p);

@@ -167,6 +167,7 @@ static int decode_record(uint16_t tag, uint16_t count, struct cursor *c, struct 
     p->cgroup_fds[p->ncgroup_fds++] = (int)get_u32(c);
     break;
   case T_CGROUP_INTO_FD: p->has_cgroup_into = 1; p->cgroup_into_fd = (int)get_u32(c); break;
+  case T_UNSHARE_FLAGS: p->unshare_flags = get_u64(c); break;
   case T_KEYRING: p->keyring = get_str(c); break;
   case T_STDIO:
     p->has_stdio = 1;
@@ -285,6 +286,7 @@ long plan_describe(const struct plan *p, char *buf, size_t cap) {
         (unsigned long long)p->sched_deadline, (unsigned long long)p->sched_period);
   for (int i = 0; i < p->ncgroup_fds; i++) put(&o, "cgroup_tasks_fd %d\n", p->cgroup_fds[i]);
   if (p->has_cgroup_into) put(&o, "cgroup_into_fd %d\n", p->cgroup_into_fd);
+  if (p->unshare_flags) put(&o, "unshare_flags %llu\n", (unsigned long long)p->unshare_flags);
   if (p->keyring) put(&o, "keyring [%s]\n", p->keyring);
   if (p->has_stdio) put(&o, "stdio %d %d %d\n", p->stdio[0], p->stdio[1], p->stdio[2]);
   if (p->time_ns) put(&o, "time_ns 1\n");

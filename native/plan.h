@@ -65,6 +65,8 @@ enum plan_tag {
   T_TIME_OFFSET,       /* u32 clock (CLOCK_MONOTONIC / CLOCK_BOOTTIME), i64 secs, u32 nsecs: timens_offsets */
   T_KEYRING,           /* str name of the session keyring to join (absent: --no-new-keyring) */
   T_CGROUP_INTO_FD,    /* i32 fd of a cgroup2 directory: clone3(CLONE_INTO_CGROUP) puts the child there at birth */
+  T_UNSHARE_FLAGS,     /* u64 CLONE_NEW* flags the child unshares after its setns calls (a user namespace
+                          joined by path must own the namespaces made for the container) */
   T_TAG_MAX
 };
 
@@ -179,6 +181,7 @@ struct plan {
   const char *keyring;
   int has_cgroup_into;
   int cgroup_into_fd;
+  uint64_t unshare_flags;
   int has_stdio;
   int stdio[3];
   int time_ns;

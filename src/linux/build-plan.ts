@@ -48,6 +48,8 @@ export interface PlanContext {
   userns: boolean;
   /** a new time namespace (linux.timeOffsets apply to it) */
   timeNew?: boolean;
+  /** new namespaces the child unshares after joining a user namespace by path */
+  unshareFlags?: number;
   /** makes the detached idmapped tree of a bind mount (src/linux/idmap.ts); absent: refused */
   idmapTree?: (r: IdmapRequest) => number;
   cgroupMount?: CgroupMountInfo;
@@ -305,6 +307,7 @@ function planTimeNs(spec: Spec, ctx: PlanContext): Plan["timeNs"] {
 export function buildCreatePlan(spec: Spec, ctx: PlanContext): Plan {
   const p = emptyPlan(PlanMode.Create);
   p.cloneFlags = BigInt(ctx.cloneFlags);
+  if (ctx.unshareFlags) p.unshareFlags = BigInt(ctx.unshareFlags);
   p.cgroupNsAfter = ctx.cgroupNsAfter;
   p.nsJoin = ctx.nsJoin;
   p.syncFd = ctx.syncFd;

@@ -34,6 +34,9 @@ export interface NamespacePlan {
   cgroupNsAfter: boolean;
   /** a new time namespace: unshare(CLONE_NEWTIME) in the child (clone(2) does not take the flag) */
   timeNew: boolean;
+  /** with a user namespace joined by path: the new namespaces, unshared after the join so that the
+   * joined user namespace owns them (cloneFlags is then 0) */
+  unshareFlags: number;
   /** joined by path, in join order */
   join: { type: NamespaceType; path: string }[];
 }
@@ -55,7 +58,8 @@ export function planNamespaces(list: Namespace[] | undefined): NamespacePlan {
   if (cloneFlags & CLONE_NEW.user && foreign) {
     throw new BuncError(`config.json: linux.namespaces: the ${foreign.type} namespace at ${foreign.path} cannot be joined from a new user namespace: give "user" the path of the user namespace that owns it`);
   }
-  return { cloneFlags, cgroupNsAfter, timeNew, join: sortForJoin(join) };
+  if (join.some((j) => j.type === "user")) return { cloneFlags: 0, unshareFlags: cloneFlags, cgroupNsAfter, timeNew, join: sortForJoin(join) };
+  return { cloneFlags, unshareFlags: 0, cgroupNsAfter, timeNew, join: sortForJoin(join) };
 }
 
 export function hasNamespace(list: Namespace[] | undefined, type: NamespaceType): boolean {

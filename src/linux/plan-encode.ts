@@ -12,7 +12,7 @@ const T = {
   NO_NEW_PRIVS: 23, OOM_SCORE_ADJ: 24, SECCOMP: 25, EXEC_FIFO_FD: 26, INIT_FD: 27, TERMINAL: 28,
   PRESERVE_FDS: 29, HOOK: 30, CONSOLE_SIZE: 31, PERSONALITY: 32, CGROUP_TASKS_FD: 33, CGROUP_NS_AFTER: 34,
   APPARMOR: 35, SELINUX: 36, MOUNT_LABEL: 37, IOPRIO: 38, SCHEDULER: 39, STDIO: 40,
-  TIME_NS: 41, TIME_OFFSET: 42, KEYRING: 43, CGROUP_INTO_FD: 44,
+  TIME_NS: 41, TIME_OFFSET: 42, KEYRING: 43, CGROUP_INTO_FD: 44, UNSHARE_FLAGS: 45,
 } as const;
 
 type Field = { u32: number } | { u64: bigint } | { str: string } | { bytes: Uint8Array };
@@ -133,6 +133,7 @@ export function encodePlan(p: Plan): Uint8Array {
   }
   for (const fd of p.cgroupTasksFds) w.record(T.CGROUP_TASKS_FD, [u32(fd)]);
   if (p.cgroupIntoFd !== undefined) w.record(T.CGROUP_INTO_FD, [u32(p.cgroupIntoFd)]);
+  if (p.unshareFlags) w.record(T.UNSHARE_FLAGS, [u64(p.unshareFlags)]);
   if (p.keyring !== undefined) w.record(T.KEYRING, [str(p.keyring)]);
   if (p.stdio) w.record(T.STDIO, p.stdio.map(u32));
   if (p.timeNs) {
@@ -194,6 +195,7 @@ export function describePlan(p: Plan): string {
   }
   for (const fd of p.cgroupTasksFds) L.push(`cgroup_tasks_fd ${fd}`);
   if (p.cgroupIntoFd !== undefined) L.push(`cgroup_into_fd ${p.cgroupIntoFd}`);
+  if (p.unshareFlags) L.push(`unshare_flags ${BigInt.asUintN(64, p.unshareFlags)}`);
   if (p.keyring !== undefined) L.push(`keyring [${p.keyring}]`);
   if (p.stdio) L.push(`stdio ${p.stdio.join(" ")}`);
   if (p.timeNs) {

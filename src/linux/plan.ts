@@ -87,6 +87,8 @@ export interface Plan {
   cgroupTasksFds: number[];
   /** cgroup v2: the child is born in this cgroup directory (clone3 CLONE_INTO_CGROUP) */
   cgroupIntoFd?: number;
+  /** CLONE_NEW* flags unshared by the child after its setns calls (instead of given to clone) */
+  unshareFlags?: bigint;
   /** join (or create) this session keyring, as runc does unless --no-new-keyring */
   keyring?: string;
   /** fds to become the process's 0, 1, 2 (bunc pod gives each container pipes) */

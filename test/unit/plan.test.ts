@@ -53,6 +53,7 @@ function richPlan(): Plan {
   p.stdio = [11, 12, 12];
   p.keyring = "_ses.abc";
   p.cgroupIntoFd = 16;
+  p.unshareFlags = 0x20000000n | 0x00020000n;
   p.cgroupTasksFds = [13, 14, 15];
   p.timeNs = { offsets: [{ clock: 7, secs: -86400n, nsecs: 5 }, { clock: 1, secs: 1n << 40n, nsecs: 999999999 }] };
   p.scheduler = { policy: 1, nice: -5, priority: 10, flags: 3n, runtime: 100n, deadline: 200n, period: 300n };
