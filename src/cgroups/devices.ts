@@ -102,6 +102,11 @@ export function containerRules(rules: DeviceCgroupRule[] | undefined, specDevice
 type Key = string; // "c:1:3"
 const keyOf = (t: DevType, major: number, minor: number): Key => `${t}:${major}:${minor}`;
 
+/** (major, minor, type) order. A plain comparison: localeCompare would load ICU's collator (~1 ms). */
+function byDevice(a: { type: DevType; major: number; minor: number }, b: { type: DevType; major: number; minor: number }): number {
+  return a.major - b.major || a.minor - b.minor || (a.type < b.type ? -1 : a.type > b.type ? 1 : 0);
+}
+
 /**
  * The v1 devices controller's state: a default (allow = black-list mode, deny = white-list mode)
  * and exceptions with their access bits. Applying rules in order gives what the kernel would have.
@@ -176,7 +181,7 @@ export class DeviceEmulator {
   /** Exceptions in a stable order (major, minor, type), as rules that differ from the default. */
   sortedExceptions(): DevRule[] {
     return [...this.exceptions.values()]
-      .sort((a, b) => a.major - b.major || a.minor - b.minor || a.type.localeCompare(b.type))
+      .sort(byDevice)
       .map((e) => ({ ...e, allow: !this.defaultAllow }));
   }
 
@@ -192,7 +197,7 @@ export class DeviceEmulator {
       old = new Map();
     }
     const sorted = (m: Map<Key, { type: DevType; major: number; minor: number; access: number }>) =>
-      [...m.entries()].sort(([, a], [, b]) => a.major - b.major || a.minor - b.minor || a.type.localeCompare(b.type));
+      [...m.entries()].sort(([, a], [, b]) => byDevice(a, b));
     for (const [k, e] of sorted(old)) {
       const dropped = e.access & ~(target.exceptions.get(k)?.access ?? 0);
       if (dropped) out.push({ type: e.type, major: e.major, minor: e.minor, access: dropped, allow: target.defaultAllow });
