@@ -108,7 +108,12 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
       cgroupsPath: spec.linux?.cgroupsPath, id: o.id, systemd: o.systemdCgroup, resources: spec.linux?.resources,
       devices: spec.linux?.devices, annotations: spec.annotations, rootless,
     });
-    await cgroup.create();
+    try {
+      await cgroup.create();
+    } catch (e) {
+      if (!rootless) throw e;
+      throw new BuncError(`${(e as Error).message} (without root, cgroup settings need a cgroup delegated to your user)`);
+    }
 
     const ns = planNamespaces(spec.linux?.namespaces);
     const newUserns = (ns.cloneFlags & CLONE_NEW.user) !== 0;
