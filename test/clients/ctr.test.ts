@@ -101,6 +101,9 @@ describe.skipIf(!!unavailable)("ctr with bunc", () => {
       const plain = await ctd.ctr(["task", "exec", "--exec-id", "plain", id, "sh", "-c", "echo hello; test -t 0 || echo no-tty; exit 5"]);
       expect(plain.stdout).toBe("hello\nno-tty\n");
       expect(plain.code).toBe(5);
+      // The shim always runs `exec --detach`: the process must outlive that bunc call.
+      const late = await ctd.ctr(["task", "exec", "--exec-id", "late", id, "sh", "-c", "sleep 0.5; echo late; exit 6"]);
+      expect(`${late.stdout}/${late.code}`).toBe("late\n/6");
 
       // --tty needs ctr's own stdin to be a terminal: script(1) gives it one.
       expect(hasCommand("script")).toBe(true);
@@ -112,8 +115,8 @@ describe.skipIf(!!unavailable)("ctr with bunc", () => {
       expect(tty.code).toBe(4);
       // The exec went through bunc with a console socket (and the plain one without).
       const execs = ctd.invocations().filter((c) => c.command === "exec" && c.positional.includes(id));
-      expect(execs.length).toBe(2);
-      expect(execs.map((c) => c.flags["console-socket"] !== undefined).sort()).toEqual([false, true]);
+      expect(execs.length).toBe(3);
+      expect(execs.map((c) => c.flags["console-socket"] !== undefined).sort()).toEqual([false, false, true]);
       expect(alive(pid)).toBe(true);
     } finally {
       await remove(id);

@@ -56,6 +56,9 @@ describe.skipIf(!!unavailable)("podman --runtime bunc", () => {
     const ex = await pm.podman(["exec", id, "sh", "-c", "echo from exec; exit 4"]);
     expect(ex.stdout).toBe("from exec\n");
     expect(ex.code).toBe(4);
+    // conmon runs `exec --detach`: the process must outlive that bunc call.
+    const late = await pm.podman(["exec", id, "sh", "-c", "sleep 0.5; echo late; exit 6"]);
+    expect(`${late.stdout}/${late.code}`).toBe("late\n/6");
     const exec = pm.invocations().find((c) => c.command === "exec" && c.positional.includes(id));
     expect(exec?.flags.process).toBeDefined();
 

@@ -4,7 +4,7 @@
 // driver (system containerd, systemd cgroup driver, cgroup v2), so it takes its paths from an
 // environment and throws a descriptive error at the first check that fails.
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { CriClient, Msg } from "./client.ts";
 
 export interface PodFlowEnv {
@@ -19,6 +19,8 @@ export interface PodFlowEnv {
   rootDir: string;
   runtimeRoot: string;
   logDir: string;
+  /** when set, each container's cgroup dir must have this name (systemd: cri-containerd-<id>.scope) */
+  containerCgroupName?: (id: string) => string;
   /** the pod IP must start with this (the test CNI network's range) */
   podIpPrefix?: string;
   /** the logging wrapper's log (to check the kill sequence), when there is one */
@@ -236,6 +238,8 @@ export class PodFlow {
     const id = await this.startContainer("hog", ["while [ ! -e /tmp/go ]; do sleep 0.1; done; x=aaaaaaaaaaaaaaaa; while :; do x=$x$x; done"], { resources });
     await this.waitState(id, "CONTAINER_RUNNING");
     const { pid } = await this.status(id);
+    const memoryFile = cgroupFileOf(pid, this.v2 ? "memory.max" : "memory.limit_in_bytes");
+    if (this.env.containerCgroupName) checkEq(basename(dirname(memoryFile)), this.env.containerCgroupName(id), "the container's cgroup");
     if (this.v2) {
       checkEq(readTrim(cgroupFileOf(pid, "memory.max")), String(limit), "memory.max");
       checkEq(readTrim(cgroupFileOf(pid, "cpu.max")), "50000 100000", "cpu.max");
