@@ -38,7 +38,16 @@ SYSCALL_HEADERS := $(wildcard $(addprefix /usr/include/,x86_64-linux-gnu/asm/uni
 src/linux/seccomp/syscalls.gen.ts: scripts/gen-syscalls.ts $(SYSCALL_HEADERS) | node_modules/.installed
 	$(BUN) scripts/gen-syscalls.ts
 
-bin/bunc: node_modules/.installed src/linux/seccomp/syscalls.gen.ts build/shim.so build/bunc-init $(TS_SRC)
+# Rarely needed libraries, bundled apart and embedded as files (src/embedded.ts says why).
+build/dbus-next.cjs: node_modules/.installed
+	@mkdir -p build
+	$(BUN) build --target=bun --format=cjs --minify node_modules/@jellybrick/dbus-next/dist/index.cjs --outfile $@
+
+build/yaml.cjs: node_modules/.installed
+	@mkdir -p build
+	$(BUN) build --target=bun --format=cjs --minify node_modules/yaml/dist/index.js --outfile $@
+
+bin/bunc: node_modules/.installed src/linux/seccomp/syscalls.gen.ts build/dbus-next.cjs build/yaml.cjs build/shim.so build/bunc-init $(TS_SRC)
 	@mkdir -p bin
 	$(BUN) build --compile --bytecode --minify --sourcemap=none \
 	  --define BUNC_VERSION='"$(VERSION)"' --define BUNC_COMMIT='"$(COMMIT)"' \

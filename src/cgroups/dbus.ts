@@ -2,12 +2,18 @@
 // fork of dbus-next: pure JavaScript, works under Bun and in `bun build --compile` binaries).
 // Only the calls the systemd cgroup driver needs: StartTransientUnit / StopUnit (waiting for the
 // job), SetUnitProperties, ResetFailedUnit and Manager properties.
-import * as dbus from "@jellybrick/dbus-next";
+import type * as DbusNext from "@jellybrick/dbus-next";
 import { createConnection } from "node:net";
 import { BuncError } from "../errors.ts";
+import { loadEmbeddedCjs } from "../embedded.ts";
+// @ts-ignore: an embedded file (make builds it from the package; see src/embedded.ts)
+import dbusNextBundle from "../../build/dbus-next.cjs" with { type: "file" };
+
+// This module itself is only imported when a systemd container is handled.
+const dbus = loadEmbeddedCjs<typeof DbusNext>(dbusNextBundle);
 
 export const { Variant } = dbus;
-export type Variant = dbus.Variant;
+export type Variant = DbusNext.Variant;
 
 const DEST = "org.freedesktop.systemd1";
 const PATH = "/org/freedesktop/systemd1";
@@ -31,8 +37,8 @@ export class SystemdBus {
   private results = new Map<string, string>();
   private waiters = new Map<string, (result: string) => void>();
 
-  private constructor(private bus: dbus.MessageBus) {
-    bus.on("message", (m: dbus.Message) => {
+  private constructor(private bus: DbusNext.MessageBus) {
+    bus.on("message", (m: DbusNext.Message) => {
       if (m.interface !== MANAGER || m.member !== "JobRemoved") return;
       const [, job, , result] = m.body as [number, string, string, string];
       const w = this.waiters.get(job);
@@ -148,7 +154,7 @@ export class SystemdBus {
 
   async managerProperty(name: string): Promise<unknown> {
     const [v] = await this.call("Get", "ss", [MANAGER, name], "org.freedesktop.DBus.Properties");
-    return (v as dbus.Variant).value;
+    return (v as DbusNext.Variant).value;
   }
 
   close(): void {

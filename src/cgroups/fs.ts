@@ -112,18 +112,23 @@ export function exists(path: string): boolean {
  * remove exactly those and nothing that was there before.
  */
 export function mkdirTracked(path: string, made: string[]): void {
-  const parts = path.split("/").filter(Boolean);
-  let cur = "";
-  for (const p of parts) {
-    cur += "/" + p;
-    try {
-      mkdirSync(cur, { mode: 0o755 });
-      made.push(cur);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === "EEXIST") continue;
-      wrap("mkdir", cur, e);
-    }
+  // The leaf first: its parents usually exist, so this is one mkdir instead of one per level.
+  try {
+    mkdirSync(path, { mode: 0o755 });
+    made.push(path);
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return;
+    const parent = path.slice(0, path.lastIndexOf("/"));
+    if (code !== "ENOENT" || parent === "") wrap("mkdir", path, e);
+    mkdirTracked(parent, made); // outermost first in `made`
+  }
+  try {
+    mkdirSync(path, { mode: 0o755 });
+    made.push(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") wrap("mkdir", path, e);
   }
 }
 

@@ -4,7 +4,7 @@
 // <root>/pods/<name>/.
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync, statSync } from "node:fs";
-import { stringify } from "yaml";
+import { yaml } from "../pod/yaml.ts";
 import type { Globals } from "./globals.ts";
 import { parseCommand } from "./globals.ts";
 import { BuncError } from "../errors.ts";
@@ -132,7 +132,7 @@ async function status(argv: string[], g: Globals): Promise<number> {
   const pod = observedPod(rec);
   const fmt = a["--output"];
   if (fmt === "json") process.stdout.write(JSON.stringify(pod, null, 2) + "\n");
-  else if (fmt === "yaml") process.stdout.write(stringify(pod));
+  else if (fmt === "yaml") process.stdout.write(yaml().stringify(pod));
   else if (fmt === undefined || fmt === "wide") process.stdout.write(formatTable([["NAME", "READY", "STATUS", "RESTARTS", "AGE"], row(rec)]));
   else throw new BuncError(`pod status: -o: want json or yaml, not "${fmt}"`);
   return 0;

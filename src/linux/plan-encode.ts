@@ -19,56 +19,62 @@ type Field = { u32: number } | { u64: bigint } | { str: string } | { bytes: Uint
 
 const enc = new TextEncoder();
 
+/** Writes records straight into one growing buffer (start-up time matters: no per-field arrays). */
 class Writer {
-  private chunks: Uint8Array[] = [];
-  private size = 0;
+  private buf = new Uint8Array(16384);
+  private dv = new DataView(this.buf.buffer);
+  private off = 12;
+
+  private ensure(n: number): void {
+    if (this.off + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.off + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.off));
+    this.buf = next;
+    this.dv = new DataView(next.buffer);
+  }
 
   record(tag: number, fields: Field[]): void {
-    const parts: Uint8Array[] = [];
+    this.ensure(8);
+    const head = this.off;
+    this.off += 8;
     let count = 0;
     for (const f of fields) {
       if ("u32" in f) {
-        const b = new Uint8Array(4);
-        new DataView(b.buffer).setUint32(0, f.u32 >>> 0, true);
-        parts.push(b);
+        this.ensure(4);
+        this.dv.setUint32(this.off, f.u32 >>> 0, true);
+        this.off += 4;
       } else if ("u64" in f) {
-        const b = new Uint8Array(8);
-        new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, f.u64), true);
-        parts.push(b);
+        this.ensure(8);
+        this.dv.setBigUint64(this.off, BigInt.asUintN(64, f.u64), true);
+        this.off += 8;
       } else if ("str" in f) {
         if (f.str.includes("\0")) throw new Error(`plan: string contains NUL: ${JSON.stringify(f.str)}`);
-        parts.push(enc.encode(f.str + "\0"));
+        this.ensure(f.str.length * 3 + 1);
+        this.off += enc.encodeInto(f.str, this.buf.subarray(this.off)).written;
+        this.buf[this.off++] = 0;
         count++;
-      } else parts.push(f.bytes);
+      } else {
+        this.ensure(f.bytes.length);
+        this.buf.set(f.bytes, this.off);
+        this.off += f.bytes.length;
+      }
     }
-    const len = parts.reduce((n, p) => n + p.length, 0);
-    const head = new Uint8Array(8);
-    const dv = new DataView(head.buffer);
-    dv.setUint32(0, (tag & 0xffff) | ((count & 0xffff) << 16), true);
-    dv.setUint32(4, len, true);
-    this.push(head);
-    for (const p of parts) this.push(p);
+    const len = this.off - head - 8;
+    this.dv.setUint32(head, (tag & 0xffff) | ((count & 0xffff) << 16), true);
+    this.dv.setUint32(head + 4, len, true);
     const pad = (4 - (len % 4)) % 4;
-    if (pad) this.push(new Uint8Array(pad));
-  }
-
-  private push(b: Uint8Array): void {
-    this.chunks.push(b);
-    this.size += b.length;
+    this.ensure(pad);
+    this.buf.fill(0, this.off, this.off + pad);
+    this.off += pad;
   }
 
   finish(): Uint8Array {
-    const out = new Uint8Array(12 + this.size);
-    const dv = new DataView(out.buffer);
-    dv.setUint32(0, MAGIC, true);
-    dv.setUint32(4, VERSION, true);
-    dv.setUint32(8, out.length, true);
-    let off = 12;
-    for (const c of this.chunks) {
-      out.set(c, off);
-      off += c.length;
-    }
-    return out;
+    this.dv.setUint32(0, MAGIC, true);
+    this.dv.setUint32(4, VERSION, true);
+    this.dv.setUint32(8, this.off, true);
+    return this.buf.slice(0, this.off);
   }
 }
 

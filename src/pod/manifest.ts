@@ -1,7 +1,7 @@
 // Reading a Pod manifest: YAML (or JSON) -> the checked PodManifest. One error line names the
 // file and the field path (`pod.yaml: spec.containers[0].image: required`); unknown fields come
 // back as warnings. Nothing here touches the system.
-import { parseAllDocuments } from "yaml";
+import { yaml } from "./yaml.ts";
 import { BuncError } from "../errors.ts";
 import { parseQuantity, quantityMilli, quantityValue } from "./quantity.ts";
 import { any, arr, bool, check, int, map, obj, quantity, str, strMap, type CheckContext, type Field, type Node } from "./schema.ts";
@@ -238,7 +238,7 @@ export interface LoadedManifest {
 
 /** Parse and check a manifest's text; `file` names it in messages. */
 export function parseManifest(text: string, file: string): LoadedManifest {
-  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
+  const docs = yaml().parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
   if (!Array.isArray(docs)) throw new BuncError(`${file}: not a YAML document`);
   const nonEmpty = docs.filter((d) => d.contents !== null || d.errors.length > 0);
   if (nonEmpty.length === 0) throw new BuncError(`${file}: empty manifest (want one Pod)`);
