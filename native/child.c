@@ -173,8 +173,8 @@ static void become_userns_root(const struct plan *p) {
   int userns = (p->clone_flags & CLONE_NEWUSER) != 0;
   for (int i = 0; i < p->nns; i++) if (p->ns[i].type == CLONE_NEWUSER) userns = 1;
   if (!userns) return;
-  if (setresgid(0, 0, 0) < 0) die("user namespace: setgid to 0 (is gid 0 in linux.gidMappings?)", NULL, errno);
-  if (setresuid(0, 0, 0) < 0) die("user namespace: setuid to 0 (is uid 0 in linux.uidMappings?)", NULL, errno);
+  if (syscall(SYS_setresgid, 0, 0, 0) < 0) /* raw: see switch_user */ die("user namespace: setgid to 0 (is gid 0 in linux.gidMappings?)", NULL, errno);
+  if (syscall(SYS_setresuid, 0, 0, 0) < 0) die("user namespace: setuid to 0 (is uid 0 in linux.uidMappings?)", NULL, errno);
 }
 
 /* process.scheduler (sched_setattr) and process.ioPriority (ioprio_set), while we still hold the
