@@ -13,19 +13,8 @@
 /* runc sends the master with the pty's name as the message body; conmon and containerd only
  * read the fd, but keep the shape. */
 static int send_console(int sock, int fd) {
-  char name[] = "/dev/ptmx";
-  struct iovec iov = { name, sizeof name - 1 };
-  union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-  memset(&u, 0, sizeof u);
-  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  ssize_t r;
-  do r = sendmsg(sock, &mh, MSG_NOSIGNAL); while (r < 0 && errno == EINTR);
-  return r < 0 ? -errno : 0;
+  static const char name[] = "/dev/ptmx";
+  return send_fd(sock, name, sizeof name - 1, fd);
 }
 
 void setup_terminal(const struct plan *p) {

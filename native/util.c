@@ -49,11 +49,8 @@ int sync_send(int fd, uint32_t type, int64_t value) {
   return r < 0 ? -errno : 0;
 }
 
-int sync_send_fd(int fd, uint32_t type, int passfd) {
-  struct sync_msg m;
-  memset(&m, 0, sizeof m);
-  m.type = type;
-  struct iovec iov = { &m, offsetof(struct sync_msg, msg) };
+int send_fd(int sock, const void *data, size_t len, int passfd) {
+  struct iovec iov = { (void *)data, len };
   union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
   memset(&u, 0, sizeof u);
   struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
@@ -63,8 +60,15 @@ int sync_send_fd(int fd, uint32_t type, int passfd) {
   c->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(c), &passfd, sizeof(int));
   ssize_t r;
-  do r = sendmsg(fd, &mh, MSG_NOSIGNAL); while (r < 0 && errno == EINTR);
+  do r = sendmsg(sock, &mh, MSG_NOSIGNAL); while (r < 0 && errno == EINTR);
   return r < 0 ? -errno : 0;
+}
+
+int sync_send_fd(int fd, uint32_t type, int passfd) {
+  struct sync_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = type;
+  return send_fd(fd, &m, offsetof(struct sync_msg, msg), passfd);
 }
 
 void die(const char *what, const char *detail, int err) {

@@ -33,6 +33,8 @@ extern int g_sync_fd;
 __attribute__((noreturn)) void die(const char *what, const char *detail, int err);
 int sync_send(int fd, uint32_t type, int64_t value);
 int sync_send_fd(int fd, uint32_t type, int passfd);
+/* sendmsg of data with passfd attached (SCM_RIGHTS); 0 or -errno */
+int send_fd(int sock, const void *data, size_t len, int passfd);
 /* Wait for a message of the given type; dies on error/EOF. */
 void sync_expect(int fd, uint32_t type);
 
