@@ -381,6 +381,8 @@ __attribute__((noreturn)) static void finish_and_exec(struct plan *p) {
     if (sync_send(g_sync_fd, SYNC_READY, 0) < 0) _exit(1);
     wait_exec_fifo(p);
   }
+  /* The process outlives bunc (exec --detach, create): no death signal from here on. */
+  prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   run_hooks(p, HOOK_START_CONTAINER);
   if (p->no_new_privs) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("set no_new_privs", NULL, errno);

@@ -282,6 +282,9 @@ describeRoot("exec", () => {
     expect(readFileSync(`${shm}/env`, "utf8")).toBe("bar\n");
     expect(readFileSync(`${shm}/cwd`, "utf8")).toBe("/tmp\n");
     expect(require("node:fs").readlinkSync(`/proc/${epid}/ns/pid`)).toBe(require("node:fs").readlinkSync(`/proc/${pid}/ns/pid`));
+    // bunc exec has exited: the detached process lives on (no death signal tied to bunc)
+    await Bun.sleep(300);
+    expect(readFileSync(`/proc/${epid}/cmdline`, "utf8")).toBe("sleep\u0000100\u0000");
   });
 
   test("flags: -e, --cwd, -u, -g, --cap, --no-new-privs; the container's rlimits are inherited", async () => {
