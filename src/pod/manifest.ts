@@ -236,8 +236,9 @@ export interface LoadedManifest {
   warnings: string[];
 }
 
-/** Parse and check a manifest's text; `file` names it in messages. */
-export function parseManifest(text: string, file: string): LoadedManifest {
+/** Parse and check a manifest's text; `file` names it in messages. Warnings found before an
+ * error go to onWarning before the error is thrown (a misspelt field explains a missing one). */
+export function parseManifest(text: string, file: string, onWarning?: (w: string) => void): LoadedManifest {
   const docs = yaml().parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
   if (!Array.isArray(docs)) throw new BuncError(`${file}: not a YAML document`);
   const nonEmpty = docs.filter((d) => d.contents !== null || d.errors.length > 0);
@@ -252,8 +253,13 @@ export function parseManifest(text: string, file: string): LoadedManifest {
   if (nonEmpty.length > 1) throw new BuncError(`${file}: holds ${nonEmpty.length} YAML documents; give one Pod`);
   const raw = nonEmpty[0]!.toJS({ maxAliasCount: 100 }) as unknown;
   const ctx: CheckContext = { file, warnings: [] };
-  check(pod, raw, "", ctx);
-  const p = raw as PodManifest;
-  checkCrossFields(p, ctx);
-  return { pod: p, warnings: ctx.warnings };
+  try {
+    check(pod, raw, "", ctx);
+    checkCrossFields(raw as PodManifest, ctx);
+  } catch (e) {
+    // what was wrong besides the error (a misspelt field next to a "required" one) helps too
+    for (const w of ctx.warnings) onWarning?.(w);
+    throw e;
+  }
+  return { pod: raw as PodManifest, warnings: ctx.warnings };
 }

@@ -55,7 +55,7 @@ function initialStatus(c: ContainerSpec, img: Image, init: boolean): ContainerSt
 
 export function preparePod(o: PrepareOptions): PodRecord {
   const { text, label, baseDir } = readManifest(o.file);
-  const { pod, warnings } = parseManifest(text, label);
+  const { pod, warnings } = parseManifest(text, label, logWarn);
   for (const w of warnings) logWarn(w);
   const name = pod.metadata.name;
   const uid = randomUUID();

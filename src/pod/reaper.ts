@@ -25,7 +25,6 @@ function reapOne(): { pid: number; status: number } {
 const waiters = new Map<number, (status: number) => void>();
 const early = new Map<number, number>();
 let installed = false;
-let timer: ReturnType<typeof setInterval> | undefined;
 
 function reapAll(): void {
   for (;;) {
@@ -48,9 +47,10 @@ export function installReaper(): void {
   installed = true;
   native.setSubreaper();
   process.on("SIGCHLD", reapAll);
-  // Signals of several exits can merge into one; a slow safety net catches any missed one.
-  timer = setInterval(reapAll, 2000);
-  timer.unref?.();
+  // Signals of several exits can merge into one; a slow safety net catches any missed one. The
+  // timer also keeps the event loop alive while we only wait for children (a signal handler does
+  // not), and the caller exits the process when done.
+  setInterval(reapAll, 1000);
 }
 
 /** The wait status of pid (our child) when it exits. */

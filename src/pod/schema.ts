@@ -93,6 +93,8 @@ export function check(node: Node, v: unknown, path: string, ctx: CheckContext): 
     case "obj": {
       if (!isObj(v)) fail(`must be a mapping, not ${typeName(v)}`);
       const o = v as Record<string, unknown>;
+      for (const name of Object.keys(o))
+        if (!(name in node.fields)) ctx.warnings.push(`${ctx.file}: ${path ? `${path}.` : ""}${name}: unknown field, ignored`);
       for (const [name, f] of Object.entries(node.fields)) {
         const p = path ? `${path}.${name}` : name;
         if (o[name] === undefined || o[name] === null) {
@@ -107,8 +109,6 @@ export function check(node: Node, v: unknown, path: string, ctx: CheckContext): 
         }
         if (f.node) check(f.node, o[name], p, ctx);
       }
-      for (const name of Object.keys(o))
-        if (!(name in node.fields)) ctx.warnings.push(`${ctx.file}: ${path ? `${path}.` : ""}${name}: unknown field, ignored`);
       const bad = node.check?.(o, path);
       if (bad) fail(bad);
       return;

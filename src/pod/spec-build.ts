@@ -191,12 +191,23 @@ export function capabilitySet(c: ContainerSpec): string[] {
   return [...caps];
 }
 
+function passwdEntry(img: Image, uid: number): string[] | undefined {
+  return readInImage(img.rootfs, "/etc/passwd").split("\n").map((l) => l.split(":")).find((p) => p.length >= 6 && p[2] === String(uid));
+}
+
+/** containerd's rules: runAsUser takes its group (and name, for supplementary groups) from the
+ * image's passwd entry unless runAsGroup says otherwise. */
 function processUser(ctx: PodContext, c: ContainerSpec, img: Image) {
   const psc = ctx.spec.securityContext, sc = c.securityContext;
-  const fromImage = imageUser(img);
-  const uid = sc?.runAsUser ?? psc?.runAsUser ?? fromImage.uid;
-  const gid = sc?.runAsGroup ?? psc?.runAsGroup ?? fromImage.gid;
-  const name = uid === fromImage.uid ? fromImage.name : undefined;
+  let { uid, gid, name } = imageUser(img);
+  const runAs = sc?.runAsUser ?? psc?.runAsUser;
+  if (runAs !== undefined && runAs !== uid) {
+    const ent = passwdEntry(img, runAs);
+    uid = runAs;
+    name = ent?.[0];
+    gid = ent ? Number(ent[3]) : 0;
+  }
+  gid = sc?.runAsGroup ?? psc?.runAsGroup ?? gid;
   const groups = [...new Set([...memberGroups(img, name), ...(psc?.supplementalGroups ?? [])])].filter((g) => g !== gid);
   return { uid, gid, ...(groups.length ? { additionalGids: groups } : {}) };
 }
@@ -300,6 +311,11 @@ export function buildContainerSpec({ ctx, c, id, sandboxPid, paths }: ContainerS
   const privileged = !!sc.privileged;
   const env = containerEnv(c, img, ctx.hostname);
   const caps = capabilitySet(c);
+  const user = processUser(ctx, c, img);
+  // As runc does when the environment has none: HOME from the image's passwd entry, else "/".
+  if (!env.has("HOME")) {
+    env.set("HOME", passwdEntry(img, user.uid)?.[5] || "/");
+  }
   const ns = (type: Namespace["type"]): Namespace => ({ type, path: `/proc/${sandboxPid}/ns/${type === "network" ? "net" : type}` });
   const namespaces: Namespace[] = [{ type: "mount" }];
   if (!s.hostNetwork) namespaces.push(ns("network"), ns("uts"));
@@ -323,7 +339,7 @@ export function buildContainerSpec({ ctx, c, id, sandboxPid, paths }: ContainerS
     ociVersion: "1.2.1",
     process: {
       terminal: false,
-      user: processUser(ctx, c, img),
+      user,
       args: containerArgs(c, img, env),
       env: [...env].map(([k, v]) => `${k}=${v}`),
       cwd: c.workingDir ?? (img.config.WorkingDir || "/"),

@@ -72,17 +72,20 @@ export function displayStatus(p: PodObject, supervised: boolean, stopping: boole
     break;
   }
   if (!initializing) {
-    let hasRunning = false;
-    for (const s of [...st.containerStatuses].reverse()) {
-      if (s.state.waiting?.reason) reason = s.state.waiting.reason;
-      else if (s.state.terminated) {
-        const t = s.state.terminated;
-        reason = t.reason || (t.signal ? `Signal:${t.signal}` : `ExitCode:${t.exitCode}`);
-      } else if (s.state.running) hasRunning = true;
+    // The most telling container wins: one waiting to restart, then a failed one, then running.
+    let rank = -1;
+    const consider = (r: number, text: string) => {
+      if (r > rank) { rank = r; reason = text; }
+    };
+    for (const s of st.containerStatuses) {
+      const t = s.state.terminated;
+      if (s.state.waiting?.reason && s.state.waiting.reason !== "ContainerCreating") consider(4, s.state.waiting.reason);
+      else if (t && t.exitCode !== 0) consider(3, t.reason || (t.signal ? `Signal:${t.signal}` : `ExitCode:${t.exitCode}`));
+      else if (s.state.running) consider(2, s.ready ? "Running" : "NotReady");
+      else if (s.state.waiting) consider(1, s.state.waiting.reason);
+      else if (t) consider(0, t.reason || "Completed");
     }
-    if (reason === "Completed" && hasRunning) reason = "Running";
-    // kubectl would show the first container's "Completed" even when another one failed
-    if (reason === "Completed" && st.phase === "Failed") reason = "Error";
+    if (st.phase === "Running" && rank < 2 && rank >= 0 && reason === "Completed") reason = "Running";
   }
   if (stopping) reason = "Terminating";
   else if (!supervised && st.phase !== "Succeeded" && st.phase !== "Failed") reason = "Unknown";
