@@ -13,6 +13,12 @@ export interface Machine {
   cgroups: string;
   os: string;
   versions: Record<string, string>;
+  /** /proc/loadavg when the run started: other work on the machine makes the numbers noisier */
+  loadStart: string;
+}
+
+export function loadAverage(): string {
+  return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 }
 
 function cgroupLayout(): string {
@@ -57,5 +63,6 @@ export function describeMachine(rts: Runtime[], sp: Spawner, bunForBuild: string
     cgroups: cgroupLayout(),
     os: /PRETTY_NAME="([^"]*)"/.exec(osRelease)?.[1] ?? "unknown",
     versions,
+    loadStart: loadAverage(),
   };
 }

@@ -1,7 +1,7 @@
 // bench/RESULTS.md: the machine, the headline ratios against the targets, then every scenario.
 import type { Headline } from "./format.ts";
 import { table } from "./format.ts";
-import type { Machine } from "./machine.ts";
+import { loadAverage, type Machine } from "./machine.ts";
 import type { Section } from "../scenarios/section.ts";
 import type { Sizes } from "./context.ts";
 
@@ -24,6 +24,7 @@ export function renderReport(m: Machine, sections: Section[], sizes: Sizes, quic
         ["kernel", m.kernel],
         ["OS", m.os],
         ["cgroups", m.cgroups],
+        ["load average (1, 5, 15 min)", `${m.loadStart} at the start, ${loadAverage()} at the end`],
         ...Object.entries(m.versions).map(([k, v]) => [k, v]),
         ["mode", `${quick ? "--quick" : "full"}: ${sizes.iterations} iterations (+${sizes.warmup} warm-up) per runtime, throughput ${sizes.throughputN} containers × ${sizes.throughputRounds} round(s), memory ${sizes.memoryIterations} runs; took ${seconds.toFixed(0)} s`],
       ],
@@ -33,7 +34,8 @@ export function renderReport(m: Machine, sections: Section[], sizes: Sizes, quic
     "spec with a 256 MiB memory limit); each runtime has its own `--root` and every container its own cgroup",
     "`/bunc-bench/<runtime>-<n>`. crun runs as `unshare -m sh -c 'umount /sys/fs/cgroup/unified && exec crun \"$@\"' crun ARGS`",
     "(it refuses this hybrid layout otherwise); that wrapper is timed alone in the same run and crun is reported net of it.",
-    "Times are the wall time of the runtime command seen by its caller (Bun.spawnSync, stdio on /dev/null).",
+    "Times are the wall time of the runtime command seen by its caller (Bun.spawnSync, stdio on /dev/null); the benchmark",
+    "runs at nice -10 (inherited by every runtime alike) to reduce the noise of other work on the machine.",
     "",
     "## Summary",
     "",
