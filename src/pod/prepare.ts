@@ -12,7 +12,7 @@ import { resolveImage, type Image } from "./image.ts";
 import { parseManifest } from "./manifest.ts";
 import { qosClass } from "./resources.ts";
 import { checkRunnable } from "./spec-build.ts";
-import { reservePodDir, writePodRecord, type ContainerStatusK8s, type PodRecord } from "./store.ts";
+import { podDir, reservePodDir, writePodRecord, type ContainerStatusK8s, type PodRecord } from "./store.ts";
 import type { ContainerSpec } from "./types.ts";
 
 export interface PrepareOptions {
@@ -88,6 +88,7 @@ export function preparePod(o: PrepareOptions): PodRecord {
   };
   const ctx = contextOf(rec);
   for (const { c, path } of specs) checkRunnable(ctx, c, `${label}: ${path}`);
+  if (existsSync(podDir(o.root, name))) throw new BuncError(`pod "${name}" already exists (bunc pod rm ${name} first)`);
   for (const id of [sandboxId, ...Object.values(ids)])
     if (existsSync(containerDir(o.root, id))) throw new BuncError(`pod "${name}": a container "${id}" already exists in ${o.root}`);
   for (const { c, init } of allSpecs(rec)) {
