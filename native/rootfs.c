@@ -270,9 +270,11 @@ void mount_console(int slave) {
     if (mknodat((int)dev, "console", S_IFREG | 0600, 0) < 0 && errno != EEXIST) die("terminal: create /dev/console", NULL, errno);
     fd = sys_openat2((int)dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC, how);
   }
-  if (fd < 0) die("terminal: open /dev/console (a symlink there is refused)", NULL, (int)-fd);
+  if (fd < 0) die("terminal: open /dev/console", NULL, (int)-fd);
   struct stat st;
   if (fstat((int)fd, &st) < 0) die("terminal: stat /dev/console", NULL, errno);
+  /* O_PATH|O_NOFOLLOW opens a symlink itself rather than failing: refuse it by its type. */
+  if (S_ISLNK(st.st_mode)) die("terminal: /dev/console is a symlink: refused", NULL, ELOOP);
   if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) die("terminal: /dev/console is neither a file nor a device", NULL, EPERM);
   int tree = (int)syscall(SYS_open_tree, slave, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | O_CLOEXEC);
   if (tree < 0) die("terminal: clone the pty slave mount", NULL, errno);
