@@ -214,7 +214,7 @@ describe.skipIf(!!unavailable)("ctr with bunc", () => {
       const rows = Object.fromEntries(r.stdout.split("\n").map((l) => l.trim().split(/\s+/)).filter((c) => c.length === 2) as [string, string][]);
       const v2 = cgroupHierarchies().length === 1;
       if (v2) {
-        expect(Number(rows["memory.limit"])).toBe(limit);
+        expect(Number(rows["memory.usage_limit"])).toBe(limit);
         expect(Number(rows["pids.current"])).toBe(2);
       } else {
         expect(Number(rows["memory.limit_in_bytes"])).toBe(limit);
