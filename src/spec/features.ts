@@ -18,11 +18,18 @@ export const BUILD_SUPPORT = {
   systemdUser: true, // systemd driver on the user's manager (rootless)
   rdma: true, // linux.resources.rdma
   seccomp: true, // src/linux/seccomp (own BPF compiler, no libseccomp)
-  apparmor: true, // process.apparmorProfile
-  selinux: true, // process.selinuxLabel, linux.mountLabel
-  intelRdt: true, // linux.intelRdt (clear error on hosts without resctrl)
-  idmapMounts: true, // mount uidMappings/gidMappings, "idmap"/"ridmap"
+  // process.apparmorProfile / selinuxLabel / linux.mountLabel are applied (native/child.c writes
+  // attr/exec through the host procfs; src/linux/build-plan.ts adds context= to mounts) but have
+  // only been run on hosts without those LSMs, where they are refused: not claimed until seen
+  // working on an AppArmor and an SELinux host.
+  apparmor: false,
+  selinux: false,
+  intelRdt: false, // linux.intelRdt is refused (no resctrl group management yet)
+  idmapMounts: true, // mount uidMappings/gidMappings, "idmap"/"ridmap" (src/linux/idmap.ts)
 } as const;
+
+/** Mount options bunc knows but still refuses (so not claimed in the features document). */
+export const REFUSED_MOUNT_OPTIONS: readonly string[] = ["tmpcopyup"];
 
 /** bunc's own config.json annotations, described in the features annotations. */
 export const CONFIG_ANNOTATIONS: Readonly<Record<string, string>> = {
@@ -70,7 +77,7 @@ export function buildFeatures(opts: FeaturesOptions): Features {
     ociVersionMin: "1.0.0",
     ociVersionMax: OCI_VERSION,
     hooks: [...HOOK_KINDS],
-    mountOptions: [...KNOWN_MOUNT_OPTIONS],
+    mountOptions: KNOWN_MOUNT_OPTIONS.filter((o) => !REFUSED_MOUNT_OPTIONS.includes(o)),
     linux: {
       namespaces: [...NAMESPACE_TYPES].sort(),
       capabilities: [...CAPABILITIES],
