@@ -51,7 +51,9 @@ export const ANNOTATION_PAUSE = "run.bunc.pause";
 
 function initMode(spec: Spec, init: boolean): "exec" | "init" | "pause" {
   const a = spec.annotations ?? {};
-  if (a[ANNOTATION_PAUSE] === "true") return "pause";
+  // containerd's pod_annotations copies a pod annotation into the sandbox *and* every container
+  // of the pod: only the sandbox is the pause.
+  if (a[ANNOTATION_PAUSE] === "true" && a["io.kubernetes.cri.container-type"] !== "container") return "pause";
   if (init || a[ANNOTATION_INIT] === "true") return "init";
   return "exec";
 }
