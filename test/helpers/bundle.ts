@@ -3,7 +3,7 @@
 // and a cleanup that removes everything a container could have left behind, even when bunc
 // itself failed half-way.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Spec } from "../../src/spec/types.ts";
@@ -165,7 +165,26 @@ export function cleanupAll(): void {
       errors.push(e);
     }
   }
+  removeEmptyTestParent();
   if (errors.length) throw errors[0];
+}
+
+/** The shared /bunc-test parent cgroup, once no test file uses it any more (rmdir fails while a
+ * concurrent test still has a child there, which is fine: the last one removes it). */
+export function removeEmptyTestParent(): void {
+  let hierarchies: string[] = [];
+  try {
+    hierarchies = readdirSync("/sys/fs/cgroup");
+  } catch {
+    return;
+  }
+  for (const h of hierarchies) {
+    try {
+      rmdirSync(`/sys/fs/cgroup/${h}${TEST_CGROUP_PARENT}`);
+    } catch {
+      // absent, or still in use
+    }
+  }
 }
 
 // Last resort when a test file forgot afterAll(cleanupAll) or the runner exits early.
