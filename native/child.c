@@ -431,7 +431,7 @@ static void join_cgroups(const struct plan *p) {
   }
 }
 
-/* MODE_USERNS: hold the user namespace clone made until the parent closes its end of the socket. */
+/* MODE_USERNS: hold the user namespace clone made until the parent sends a message (or is gone). */
 __attribute__((noreturn)) static void hold_userns(const struct plan *p) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   char c;

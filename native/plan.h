@@ -71,7 +71,7 @@ enum plan_tag {
 };
 
 /* MODE_USERNS: a helper that only sits in the user namespace clone made for it (the parent writes its
- * maps and opens /proc/<pid>/ns/user, e.g. for an idmapped mount) until the sync socket closes. */
+ * maps and opens /proc/<pid>/ns/user, e.g. for an idmapped mount) until a message on the sync socket. */
 enum plan_mode { MODE_CREATE = 1, MODE_EXEC = 2, MODE_USERNS = 3 };
 
 /* mount kinds (bits of T_MOUNT's "kind") */
