@@ -1,7 +1,7 @@
-// Container output: each container instance writes into two pipes (stdout, stderr); the
-// supervisor copies every line into logs/<container>.log and, in the foreground, to its own
-// stdout/stderr with a "[name] " prefix. Pipe reads go through Bun's event loop (no thread
-// per pipe).
+// Container output. In the foreground each container instance writes into two pipes (stdout,
+// stderr); the supervisor copies every line into logs/<container>.log and to its own
+// stdout/stderr with a "[name] " prefix (pipe reads go through Bun's event loop, no thread per
+// pipe). A detached pod's containers write straight into their log file.
 import { closeSync, openSync, writeSync } from "node:fs";
 import * as native from "../native.ts";
 
@@ -49,9 +49,12 @@ export class ContainerOutput {
     this.logFd = openSync(logFile, "a", 0o600);
   }
 
-  /** Fresh pipes for one run of the container: the stdio to create it with, and a promise
-   * that settles once both pipes reached their end. Call closeWriteEnds() once it was created. */
+  /** The stdio for one run of the container, and a promise that settles once its output is all
+   * in. In the foreground: fresh pipes (for the prefixes). Detached: the log file itself, so the
+   * container's output does not depend on the supervisor staying alive (and costs it nothing).
+   * Call closeWriteEnds() once the container was created. */
   attach(): { stdio: [number, number, number]; closeWriteEnds: () => void; drained: Promise<void> } {
+    if (!this.foreground) return { stdio: [devNullFd(), this.logFd, this.logFd], closeWriteEnds: () => {}, drained: Promise.resolve() };
     const [outR, outW] = native.pipe();
     const [errR, errW] = native.pipe();
     const drained = Promise.all([this.pump(outR, false), this.pump(errR, true)]).then(() => {});

@@ -87,6 +87,7 @@ export function displayStatus(p: PodObject, supervised: boolean, stopping: boole
     }
     if (st.phase === "Running" && rank < 2 && rank >= 0 && reason === "Completed") reason = "Running";
   }
+  if (st.reason) reason = st.reason; // DeadlineExceeded, SetupFailed...: about the whole pod
   if (stopping) reason = "Terminating";
   else if (!supervised && st.phase !== "Succeeded" && st.phase !== "Failed") reason = "Unknown";
   return reason;

@@ -55,6 +55,16 @@ interface Slot {
 }
 
 const now = () => new Date().toISOString();
+const NR_SETPGID = process.arch === "x64" ? 109 : 154;
+
+/**
+ * Put a created container's process (our child, not yet exec'd) in a process group of its own:
+ * a Ctrl-C at the terminal of a foreground `pod run` must reach only the supervisor, which
+ * stops the pod gracefully, not every container at once.
+ */
+function ownProcessGroup(pid: number): void {
+  native.sys(NR_SETPGID, pid, pid);
+}
 
 function sleep(ms: number, slot?: Slot): Promise<void> {
   return new Promise((resolve) => {
@@ -68,7 +78,9 @@ function sleep(ms: number, slot?: Slot): Promise<void> {
   });
 }
 
-export function shouldRestart(policy: RestartPolicy, exitCode: number): boolean {
+/** Containers restart by the policy; an init container only ever restarts after a failure. */
+export function shouldRestart(policy: RestartPolicy, exitCode: number, init = false): boolean {
+  if (init) return policy !== "Never" && exitCode !== 0;
   return policy === "Always" || (policy === "OnFailure" && exitCode !== 0);
 }
 
@@ -208,6 +220,7 @@ export class Supervisor {
     });
     const c = new Container(this.root, created.record);
     const exit = waitChild(created.record.pid);
+    ownProcessGroup(created.record.pid);
     this.sandbox = { c, pid: created.record.pid, exit };
     c.start();
     const m = native.syncRecv(created.syncFd);
@@ -305,7 +318,7 @@ export class Supervisor {
       }
       if (ok) await this.onExit(slot, await slot.inst!.exit);
       if (this.stopping) break;
-      if (!shouldRestart(this.policy, slot.status.state.terminated!.exitCode)) break;
+      if (!shouldRestart(this.policy, slot.status.state.terminated!.exitCode, slot.init)) break;
       await this.backOff(slot);
     }
     if (first) firstStarted();
@@ -378,6 +391,7 @@ export class Supervisor {
     const container = new Container(this.root, created.record);
     const pid = created.record.pid;
     const exit = waitChild(pid);
+    ownProcessGroup(pid);
     try {
       container.start();
       const m = native.syncRecv(created.syncFd);

@@ -79,6 +79,31 @@ describeRoot("bunc pod lifecycle", () => {
     expect(byName(st, "stubborn").state.terminated.exitCode).toBe(137);
   }, T);
 
+  test("Ctrl-C (SIGINT to the foreground process group) reaches only the supervisor, which stops the pod gracefully", async () => {
+    const e = podEnv();
+    // a shared pid namespace: the containers are not PID 1, so a stray SIGINT would kill them (130)
+    const f = e.manifest(pod("ctrlc", { shareProcessNamespace: true, terminationGracePeriodSeconds: 5, containers: [sh("polite", politeScript)] }));
+    const { spawn } = await import("node:child_process");
+    const child = spawn(buncBin(), ["--root", e.root, "pod", "run", "--data-dir", e.data, "--cgroup-parent", e.cgroupParent, f], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    await waitRunning(e, "ctrlc");
+    await waitFor(() => out.includes("[polite] ready"), 10_000, "polite ready");
+    process.kill(-child.pid!, "SIGINT");
+    expect(await exited).toBe(0);
+    expect(out).toContain("[polite] got TERM");
+    expect(byName(await e.status("ctrlc"), "polite").state.terminated).toMatchObject({ exitCode: 0, reason: "Completed" });
+  }, T);
+
+  test("init containers that succeed are not restarted under restartPolicy Always", async () => {
+    const e = podEnv();
+    const f = e.manifest(pod("initalways", { initContainers: [sh("init", "echo init")], containers: [sh("main", "exec sleep 1000")] }));
+    expect((await e.bunc(["pod", "run", "-d", f])).code).toBe(0);
+    const st = await waitRunning(e, "initalways");
+    expect(byName(st, "init")).toMatchObject({ restartCount: 0, state: { terminated: { exitCode: 0, reason: "Completed" } } });
+  }, T);
+
   test("postStart runs after the start, preStop before the SIGTERM", async () => {
     const e = podEnv();
     const out = join(e.base, "out");
