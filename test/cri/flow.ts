@@ -134,7 +134,13 @@ export class PodFlow {
     this.sandboxPid = info.pid;
     check(this.sandboxPid > 0 && processAlive(this.sandboxPid), `sandbox pid ${this.sandboxPid} is not a live process`);
     // The sandbox process is bunc's pause (the image's own command would be `sh`, which exits).
-    const argv = cmdlineOf(this.sandboxPid);
+    // `start` returns once the process is released, maybe before its execve is done (runc's
+    // too): until then its argv reads empty, or as the runtime's own.
+    let argv = cmdlineOf(this.sandboxPid);
+    for (let i = 0; i < 100 && argv[0] !== "bunc-init" && processAlive(this.sandboxPid); i++) {
+      await sleep(50);
+      argv = cmdlineOf(this.sandboxPid);
+    }
     checkEq(argv.slice(0, 2), ["bunc-init", "pause"], "sandbox process argv");
     if (this.env.podIpPrefix) check(st.status.network?.ip?.startsWith(this.env.podIpPrefix), `pod IP from the test CNI range ${this.env.podIpPrefix}*, got ${st.status.network?.ip}`);
   }
