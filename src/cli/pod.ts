@@ -116,6 +116,12 @@ async function detach(rec: PodRecord, g: Globals): Promise<number> {
     }
     const main = r?.pod.status.containerStatuses ?? [];
     if (main.length && main.every((s) => s.started || s.state.terminated || s.lastState.terminated)) return 0;
+    // A container (init or not) failing over and over would keep us here for ever.
+    const looping = [...(r?.pod.status.initContainerStatuses ?? []), ...main].find((s) => s.state.waiting?.reason === "CrashLoopBackOff");
+    if (looping) {
+      logWarn(`pod ${name}: container ${looping.name} is in CrashLoopBackOff (bunc pod logs ${name} -c ${looping.name})`);
+      return 0;
+    }
     if (exited) {
       const text = existsSync(logFile) ? readFileSync(logFile, "utf8").trim().split("\n").pop() : "";
       throw new BuncError(`pod ${name}: the supervisor exited before the pod started${text ? `: ${text}` : ""}`);

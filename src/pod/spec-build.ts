@@ -81,10 +81,16 @@ export function podPaths(data: string): Paths {
   };
 }
 
-/** kubelet's systemd naming: /a/b-c/d -> a-b_c-d.slice (each level a slice of its parent). */
+/**
+ * kubelet's systemd naming: the cgroupfs-style path /a/b-c/d is the slice a-b_c-d.slice (each
+ * level a slice of its parent, "-" inside a name escaped as "_"). A first component that is
+ * already a slice name (--cgroup-parent my-pods.slice) is taken as the prefix as it is.
+ */
 export function systemdSlice(cgroupfsPath: string): string {
-  const parts = cgroupfsPath.split("/").filter(Boolean).map((p) => p.replace(/-/g, "_"));
-  return parts.length ? `${parts.join("-")}.slice` : "-.slice";
+  const parts = cgroupfsPath.split("/").filter(Boolean);
+  if (parts.length === 0) return "-.slice";
+  const first = parts[0]!.endsWith(".slice") ? parts[0]!.slice(0, -".slice".length) : parts[0]!.replace(/-/g, "_");
+  return `${[first, ...parts.slice(1).map((p) => p.replace(/-/g, "_"))].join("-")}.slice`;
 }
 
 /** linux.cgroupsPath of a container (leaf) in the pod's cgroup. */

@@ -64,6 +64,7 @@ test("the image's User, by number or name, with its group", () => {
 test("systemd slice names as kubelet makes them", () => {
   expect(systemdSlice("/kubepods/burstable/pod12-34")).toBe("kubepods-burstable-pod12_34.slice");
   expect(systemdSlice("/kubepods/pod1")).toBe("kubepods-pod1.slice");
+  expect(systemdSlice("/bunc_test-x.slice/besteffort/pod1")).toBe("bunc_test-x-besteffort-pod1.slice");
 });
 
 function ctxWith(spec: PodContext["spec"], images: Record<string, Image>): PodContext {

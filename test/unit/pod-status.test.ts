@@ -55,3 +55,11 @@ test("AGE like kubectl", () => {
   expect(age(T, t0 + 5 * 3600_000)).toBe("5h");
   expect(age(T, t0 + 72 * 3600_000)).toBe("3d");
 });
+
+test("restart decisions: containers by restartPolicy, init containers only after a failure", async () => {
+  const { shouldRestart } = await import("../../src/pod/supervisor.ts");
+  expect([shouldRestart("Always", 0), shouldRestart("Always", 1), shouldRestart("OnFailure", 0), shouldRestart("OnFailure", 1), shouldRestart("Never", 1)])
+    .toEqual([true, true, false, true, false]);
+  expect([shouldRestart("Always", 0, true), shouldRestart("Always", 1, true), shouldRestart("OnFailure", 2, true), shouldRestart("Never", 1, true)])
+    .toEqual([false, true, true, false]);
+});
