@@ -24,20 +24,24 @@ const run = (...a: string[]) => sp.time([...job.prefix, ...a]);
 const delay = job.startAt - Date.now();
 if (delay > 0) Bun.sleepSync(delay);
 const start = Date.now();
+/** ms per step, per container: where a lane's time goes under parallel load */
+const steps: Record<string, number[]> = { create: [], start: [], kill: [], wait: [], delete: [] };
 for (const c of job.wrapperOnly ? [] : job.containers) {
-  run("create", "--bundle", c.bundle, "--pid-file", c.pidFile, c.id);
+  steps.create!.push(run("create", "--bundle", c.bundle, "--pid-file", c.pidFile, c.id));
   const pid = Number(readFileSync(c.pidFile, "utf8").trim());
   const fd = pidfdOpen(pid);
-  run("start", c.id);
-  run("kill", c.id, "9");
+  steps.start!.push(run("start", c.id));
+  steps.kill!.push(run("kill", c.id, "9"));
+  const t = performance.now();
   if (fd >= 0) {
     if (!pidfdWait(fd, 30_000)) throw new Error(`container ${c.id} (pid ${pid}) did not exit after SIGKILL`);
     closeFd(fd);
   }
+  steps.wait!.push(performance.now() - t);
   reap(pid);
-  run("delete", c.id);
+  steps.delete!.push(run("delete", c.id));
   reapAll();
 }
 if (job.wrapperOnly) for (let i = 0; i < 4 * job.containers.length; i++) sp.time(job.wrapperOnly);
 const end = Date.now();
-process.stdout.write(JSON.stringify({ start, end }) + "\n");
+process.stdout.write(JSON.stringify({ start, end, steps }) + "\n");

@@ -7,6 +7,8 @@ export class CommandError extends Error {}
 
 export class Spawner {
   private readonly errFd: number;
+  /** CPU ms (user + system) of the last timed command and the children it waited for */
+  lastCpuMs = 0;
 
   constructor(readonly errLog: string) {
     this.errFd = openSync(errLog, "a");
@@ -18,6 +20,7 @@ export class Spawner {
     const t0 = performance.now();
     const r = Bun.spawnSync(argv, { stdio: ["ignore", "ignore", this.errFd] });
     const ms = performance.now() - t0;
+    this.lastCpuMs = Number(r.resourceUsage?.cpuTime.total ?? 0) / 1000;
     if (r.exitCode !== 0 && !allowFail) {
       throw new CommandError(`${argv.join(" ")}: exit ${r.exitCode ?? "signal " + r.signalCode}: ${this.tail(before).trim()}`);
     }

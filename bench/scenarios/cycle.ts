@@ -13,22 +13,30 @@ const CALLS: Record<Step, number> = { create: 1, start: 1, wait: 0, delete: 1, t
 
 export function benchCycle(ctx: Ctx): Section {
   const samples: Record<string, Record<Step, number[]>> = {};
-  for (const rt of ctx.rts) samples[rt.name] = { create: [], start: [], wait: [], delete: [], total: [] };
+  const cpu: Record<string, Record<Step, number[]>> = {};
+  for (const rt of ctx.rts) {
+    samples[rt.name] = { create: [], start: [], wait: [], delete: [], total: [] };
+    cpu[rt.name] = { create: [], start: [], wait: [], delete: [], total: [] };
+  }
   const wrapper: number[] = [];
+  const wrapperCpu: number[] = [];
 
   for (let i = -ctx.sizes.warmup; i < ctx.sizes.iterations; i++) {
     for (const rt of ctx.rts) {
       const c = ctx.newContainer(rt, ["/bin/true"]);
       const create = ctx.create(rt, c);
+      const createCpu = ctx.sp.lastCpuMs;
       const pid = ctx.pid(c);
       const fd = pidfdOpen(pid);
       const start = ctx.sp.time(rt.argv(["start", c.id]));
+      const startCpu = ctx.sp.lastCpuMs;
       const t0 = performance.now();
       if (fd >= 0 && !pidfdWait(fd, 30_000)) throw new Error(`${rt.name}: container ${c.id} did not exit`);
       const wait = performance.now() - t0;
       closeFd(fd);
       reap(pid);
       const del = ctx.sp.time(rt.argv(["delete", c.id]));
+      const delCpu = ctx.sp.lastCpuMs;
       reapAll();
       if (i < 0) continue;
       const s = samples[rt.name]!;
@@ -37,8 +45,16 @@ export function benchCycle(ctx: Ctx): Section {
       s.wait.push(wait);
       s.delete.push(del);
       s.total.push(create + start + wait + del);
+      const u = cpu[rt.name]!;
+      u.create.push(createCpu);
+      u.start.push(startCpu);
+      u.delete.push(delCpu);
+      u.total.push(createCpu + startCpu + delCpu);
     }
-    if (ctx.wrapperOnly && i >= 0) wrapper.push(ctx.sp.time(ctx.wrapperOnly));
+    if (ctx.wrapperOnly && i >= 0) {
+      wrapper.push(ctx.sp.time(ctx.wrapperOnly));
+      wrapperCpu.push(ctx.sp.lastCpuMs);
+    }
   }
   ctx.log("cycle: done");
 
@@ -57,11 +73,24 @@ export function benchCycle(ctx: Ctx): Section {
     ["bunc / runc", ...STEPS.map((st) => ratio(sum.bunc![st].median, sum.runc![st].median))],
     ["bunc / crun", ...STEPS.map((st) => ratio(sum.bunc![st].median, crunNet[st].median))],
   ];
+  // CPU time per step: on a busy node (or with parallel calls) this, not wall time, bounds throughput.
+  const CPU_STEPS = ["create", "start", "delete", "total"] as const;
+  const wc = wrapperCpu.length ? summarize(wrapperCpu).median : 0;
+  const cpuMed = (name: string, st: Step) => summarize(cpu[name]![st]).median - (name === "crun" ? CALLS[st] * wc : 0);
+  const cpuRows = [
+    ...ctx.rts.map((rt) => [rt.name === "crun" && wc ? "crun (net of the wrapper)" : rt.name, ...CPU_STEPS.map((st) => ms(cpuMed(rt.name, st)))]),
+    ["bunc / runc", ...CPU_STEPS.map((st) => ratio(cpuMed("bunc", st), cpuMed("runc", st)))],
+    ["bunc / crun", ...CPU_STEPS.map((st) => ratio(cpuMed("bunc", st), cpuMed("crun", st)))],
+  ];
   const markdown = [
     "Detached: `create --bundle B --pid-file P ID`, `start ID`, wait for the container's process to exit (pidfd, as a shim would), `delete ID`. Median (p10 – p90) in ms" +
       (w ? `; crun net of ${ms(w)} ms of wrapper per runtime call.` : "."),
     "",
     table(["", ...STEPS.map((s) => (s === "wait" ? "wait for exit" : s))], rows),
+    "",
+    "CPU time (user + system, median ms) of each runtime command, with the children it waited for" + (wc ? `; crun net of ${ms(wc)} ms of wrapper CPU per call` : "") + ":",
+    "",
+    table(["", ...CPU_STEPS], cpuRows),
   ].join("\n");
   const headlines: Headline[] = (["create", "start", "delete", "total"] as Step[]).map((st) => ({
     metric: `detached ${st} (ms)`,

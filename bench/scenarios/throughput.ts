@@ -9,10 +9,13 @@ import { summarize } from "../lib/stats.ts";
 import type { Section } from "./section.ts";
 
 const LANES = 2;
+const STEP_NAMES = ["create", "start", "kill", "wait", "delete"];
 const WORKER = `${import.meta.dir}/../throughput-worker.ts`;
 
-/** ms for n containers through rt in LANES lanes; with wrapperOnly, only that command 4 times per container */
-async function round(ctx: Ctx, rt: Runtime, n: number, tag: string, wrapperOnly?: string[]): Promise<number> {
+type Steps = Record<string, number[]>;
+
+/** ms for n containers through rt in LANES lanes (and each step's times); with wrapperOnly, only that command 4 times per container */
+async function round(ctx: Ctx, rt: Runtime, n: number, tag: string, wrapperOnly?: string[]): Promise<{ span: number; steps: Steps }> {
   const lanes = Array.from({ length: LANES }, () => [] as ReturnType<Ctx["newContainer"]>[]);
   for (let i = 0; i < n; i++) lanes[i % LANES]!.push(wrapperOnly ? { id: "", bundle: "", pidFile: "", cgroupsPath: "" } : ctx.newContainer(rt, ["sleep", "3600"]));
   const startAt = Date.now() + 1000; // both workers are up and waiting by then
@@ -25,20 +28,27 @@ async function round(ctx: Ctx, rt: Runtime, n: number, tag: string, wrapperOnly?
     procs.map(async (p) => {
       const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
       if (code !== 0) throw new Error(`throughput worker for ${rt.name} failed (exit ${code}): ${err.trim()}`);
-      return JSON.parse(out) as { start: number; end: number };
+      return JSON.parse(out) as { start: number; end: number; steps: Steps };
     }),
   );
-  return Math.max(...results.map((r) => r.end)) - Math.min(...results.map((r) => r.start));
+  const steps: Steps = {};
+  for (const r of results) for (const [k, v] of Object.entries(r.steps)) (steps[k] ??= []).push(...v);
+  return { span: Math.max(...results.map((r) => r.end)) - Math.min(...results.map((r) => r.start)), steps };
 }
 
 export async function benchThroughput(ctx: Ctx): Promise<Section> {
   const n = ctx.sizes.throughputN;
   const spans: Record<string, number[]> = { bunc: [], runc: [], crun: [] };
+  const steps: Record<string, Steps> = { bunc: {}, runc: {}, crun: {} };
   const wrapper: number[] = [];
   for (let r = 0; r < ctx.sizes.throughputRounds; r++) {
-    for (const rt of ctx.rts) spans[rt.name]!.push(await round(ctx, rt, n, `${rt.name}-${r}`));
+    for (const rt of ctx.rts) {
+      const res = await round(ctx, rt, n, `${rt.name}-${r}`);
+      spans[rt.name]!.push(res.span);
+      for (const [k, v] of Object.entries(res.steps)) (steps[rt.name]![k] ??= []).push(...v);
+    }
     const crun = ctx.rts.find((rt) => rt.name === "crun");
-    if (ctx.wrapperOnly && crun) wrapper.push(await round(ctx, crun, n, `wrapper-${r}`, ctx.wrapperOnly));
+    if (ctx.wrapperOnly && crun) wrapper.push((await round(ctx, crun, n, `wrapper-${r}`, ctx.wrapperOnly)).span);
   }
   ctx.log("throughput: done");
   const perSec = (span: number) => (n / span) * 1000;
@@ -66,6 +76,13 @@ export async function benchThroughput(ctx: Ctx): Promise<Section> {
     table(["", "containers/s", "min – max", "rounds"], rows),
     "",
     `bunc / runc: ${ratio(b, ru)} the throughput; bunc / crun: ${ratio(b, crunNet)} (${ratio(b, crunRaw)} against crun with its wrapper).`,
+    "",
+    "Median ms of each step under this parallel load (crun with its wrapper):",
+    "",
+    table(
+      ["", ...STEP_NAMES],
+      ctx.rts.map((rt) => [rt.name, ...STEP_NAMES.map((k) => (steps[rt.name]![k]?.length ? summarize(steps[rt.name]![k]!).median.toFixed(1) : "n/a"))]),
+    ),
   ].join("\n");
   const headline: Headline = {
     metric: `throughput, ${LANES} lanes (containers/s)`, bunc: fmt(b), runc: fmt(ru), crun: fmt(crunNet),
