@@ -345,11 +345,26 @@ static void wait_exec_fifo(const struct plan *p) {
   close(p->exec_fifo_fd);
 }
 
+#ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
+#define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
+#endif
+
+static int wants_listener(const struct plan *p) {
+  return p->seccomp && (p->seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER);
+}
+
 static void load_seccomp(const struct plan *p) {
-  if (!p->seccomp) return;
+  static int loaded;
+  if (!p->seccomp || loaded) return;
   struct sock_fprog prog = { (unsigned short)(p->seccomp_len / 8), (struct sock_filter *)(uintptr_t)p->seccomp };
   long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->seccomp_flags, &prog);
   if (r < 0) die("seccomp: load filter", NULL, errno);
+  loaded = 1;
+  if (wants_listener(p)) {
+    /* SCMP_ACT_NOTIFY: r is the listener; bunc hands it to the agent at linux.seccomp.listenerPath. */
+    if (sync_send_fd(g_sync_fd, SYNC_SECCOMP, (int)r) < 0) die("seccomp: send the listener fd to bunc", NULL, errno);
+    close((int)r);
+  }
 }
 
 __attribute__((noreturn)) static void finish_and_exec(struct plan *p) {
@@ -376,6 +391,11 @@ __attribute__((noreturn)) static void finish_and_exec(struct plan *p) {
   if (!str_eq(p->init_mode, "pause")) resolve_exec(p, exe, sizeof exe);
   /* Nothing of bunc's may reach the user process: every fd past stdio + preserved is closed at exec. */
   syscall(SYS_close_range, 3 + p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (wants_listener(p) && p->no_new_privs) {
+    /* The listener must reach bunc before `create` returns (as runc): load the filter now. */
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("set no_new_privs", NULL, errno);
+    load_seccomp(p);
+  }
   if (p->mode == MODE_CREATE) {
     prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0); /* `create` exits now; the container lives on */
     if (sync_send(g_sync_fd, SYNC_READY, 0) < 0) _exit(1);

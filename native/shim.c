@@ -129,6 +129,11 @@ EXPORT int bunc_sync_send(int fd, uint32_t type) {
   return sync_send(fd, type, 0);
 }
 
+/* Send data with fd attached (SCM_RIGHTS): the seccomp agent protocol. */
+EXPORT int bunc_send_fd(int sock, const uint8_t *data, uint64_t len, int fd) {
+  return send_fd(sock, data, len, fd);
+}
+
 /* ---- console sockets (runc's protocol: the pty master with SCM_RIGHTS) ---- */
 
 EXPORT int bunc_recv_fd(int sock) {

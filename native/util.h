@@ -14,6 +14,7 @@ enum sync_type {
   SYNC_PTY,         /* child -> parent: the pty master, attached with SCM_RIGHTS */
   SYNC_READY,       /* child -> parent: set up, waiting on the exec fifo (create) or about to exec (exec) */
   SYNC_ERROR,       /* child -> parent: errno + message; the child exits */
+  SYNC_SECCOMP,     /* child -> parent: the seccomp listener fd, attached with SCM_RIGHTS */
 };
 
 struct sync_msg {

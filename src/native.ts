@@ -70,6 +70,7 @@ function load() {
     bunc_sync_recv: { args: ["i32", FFIType.ptr, FFIType.ptr, FFIType.ptr, "u64", FFIType.ptr], returns: "i64" },
     bunc_sync_send: { args: ["i32", "u32"], returns: "i32" },
     bunc_recv_fd: { args: ["i32"], returns: "i32" },
+    bunc_send_fd: { args: ["i32", FFIType.ptr, "u64", "i32"], returns: "i32" },
     bunc_plan_describe: { args: [FFIType.ptr, "u64", FFIType.ptr, "u64"], returns: "i64" },
     bunc_tty_proxy: { args: ["i32"], returns: "i32" },
     bunc_tty_resize: { args: ["i32"], returns: "i32" },
@@ -140,8 +141,8 @@ export function initMemfd(): number {
   return memfdWith("bunc-init", readFileSync(initFile), sys);
 }
 
-/** A connected AF_UNIX stream socket (the --console-socket), CLOEXEC. */
-export function connectUnix(path: string): number {
+/** A connected AF_UNIX stream socket (the --console-socket, a seccomp agent), CLOEXEC. */
+export function connectUnix(path: string, what = "console socket"): number {
   const fd = check("socket", sys(NR.socket, 1, 1 | 0o2000000, 0));
   const addr = new Uint8Array(110);
   new DataView(addr.buffer).setUint16(0, 1, true);
@@ -151,7 +152,7 @@ export function connectUnix(path: string): number {
   const r = sys(NR.connect, fd, addr, 2 + p.length + 1);
   if (r < 0) {
     closeFd(fd);
-    throw new SyscallError(`connect to console socket ${path}`, -r);
+    throw new SyscallError(`connect to ${what} ${path}`, -r);
   }
   return fd;
 }
@@ -241,5 +242,10 @@ export function ttyFinish(): void {
   shim().bunc_tty_finish();
 }
 
-export const SYNC = { GO: 1, HOOKS: 2, PID: 3, PTY: 4, READY: 5, ERROR: 6 } as const;
+export const SYNC = { GO: 1, HOOKS: 2, PID: 3, PTY: 4, READY: 5, ERROR: 6, SECCOMP: 7 } as const;
+
+/** sendmsg of data with fd attached (SCM_RIGHTS). */
+export function sendFd(sock: number, data: Uint8Array, fd: number): void {
+  check("send fd", shim().bunc_send_fd(sock, data, data.length, fd));
+}
 export { toArrayBuffer, CString };

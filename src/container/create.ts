@@ -17,6 +17,7 @@ import { writeIdMappings } from "../linux/userns.ts";
 import * as native from "../native.ts";
 import { newCgroup, useNativeBpf, type Cgroup } from "../cgroups/index.ts";
 import { runHooksOrFail } from "./hooks.ts";
+import { handOverListener } from "./seccomp-agent.ts";
 import { OCI_VERSION, containerDir, ensureRoot, execFifoPath, pidStartTime, writeRecord, type ContainerRecord } from "./state.ts";
 
 export interface CreateOptions {
@@ -203,6 +204,8 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
         native.syncSend(parentEnd, native.SYNC.GO);
       } else if (m.type === native.SYNC.PTY) {
         ptyFd = m.fd;
+      } else if (m.type === native.SYNC.SECCOMP) {
+        handOverListener(spec.linux?.seccomp, stateFor("creating"), pid, m.fd);
       } else if (m.type === native.SYNC.READY) {
         break;
       } else if (m.type === native.SYNC.ERROR) {

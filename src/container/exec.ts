@@ -12,6 +12,7 @@ import { emptyPlan, PlanMode } from "../linux/plan.ts";
 import { CLONE_NEW, NS_PROC_NAME, sortForJoin } from "../linux/namespaces.ts";
 import * as native from "../native.ts";
 import type { Container } from "./container.ts";
+import { handOverListener } from "./seccomp-agent.ts";
 
 export interface ExecOptions {
   process: Process;
@@ -96,6 +97,8 @@ export async function execInContainer(c: Container, o: ExecOptions): Promise<Exe
         realPid = m.value;
       } else if (m.type === native.SYNC.PTY) {
         ptyFd = m.fd;
+      } else if (m.type === native.SYNC.SECCOMP) {
+        handOverListener(c.rec.config.linux?.seccomp, c.state(), realPid || pid, m.fd);
       } else if (m.type === native.SYNC.ERROR) {
         native.closeFd(parentEnd);
         if (realPid) native.waitpid(realPid);

@@ -191,7 +191,8 @@ export async function planSeccomp(plan: Plan, spec: Spec): Promise<void> {
   if (!isSeccompEnabled(s)) return;
   // Unknown syscall names are skipped quietly, as runc does (debug output only).
   const c = compileSeccomp(s, undefined, logDebug);
-  if (c.needsListener) throw new BuncError("config.json: linux.seccomp: SCMP_ACT_NOTIFY (listenerPath) is not supported yet");
+  if (c.needsListener && !s.listenerPath)
+    throw new BuncError("config.json: linux.seccomp.listenerPath: required when a rule uses SCMP_ACT_NOTIFY");
   plan.seccomp = { flags: c.flags, filter: c.filter };
 }
 

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cleanupAll, makeBundle, type Bundle } from "../helpers/bundle.ts";
-import { bunc, describeRoot } from "../helpers/run.ts";
+import { bunc, describeRoot, waitFor } from "../helpers/run.ts";
 import type { Seccomp } from "../../src/spec/types.ts";
 
 const made: Bundle[] = [];
@@ -67,6 +67,44 @@ describeRoot("seccomp", () => {
   test("a kill action kills the process that makes the call", async () => {
     const r = await run("mkdir /tmp/y; echo rc=$?", allowAll([{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_KILL_PROCESS" }]));
     expect(r.stdout.trim()).toBe(`rc=${128 + 31}`); // the mkdir child died of SIGSYS
+  });
+
+  test("SCMP_ACT_NOTIFY: the listener fd and the state go to the agent at listenerPath, which answers the calls", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bunc-agent-"));
+    const agent = join(dir, "agent");
+    const cc = Bun.spawnSync(["gcc", "-O1", "-o", agent, join(import.meta.dir, "../helpers/seccomp-agent.c")]);
+    expect(cc.stderr.toString()).toBe("");
+    const sock = join(dir, "agent.sock");
+    const p = Bun.spawn([agent, sock, "18"], { stdout: "pipe" });
+    const out: string[] = [];
+    const reader = (async () => {
+      for await (const c of p.stdout) out.push(new TextDecoder().decode(c));
+    })();
+    try {
+      await waitFor(() => out.join("").includes("listening"), 10_000);
+      const b = makeBundle({ args: ["sh", "-c", "mkdir /tmp/n 2>&1; echo rc=$?"] });
+      made.push(b);
+      b.config.linux!.seccomp = { ...allowAll([{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY" }]), listenerPath: sock, listenerMetadata: "meta" };
+      b.writeConfig();
+      const r = await bunc(["run", "-b", b.dir, b.id], { root: b.root });
+      expect(r.stdout).toContain("Invalid cross-device link"); // the agent answered EXDEV
+      expect(r.stdout).toContain("rc=1");
+      await reader.catch(() => {});
+      const text = out.join("");
+      const state = JSON.parse(text.split("\n").find((l) => l.startsWith("{"))!);
+      expect(state).toMatchObject({ fds: ["seccompFd"], metadata: "meta", state: { id: b.id, bundle: b.dir } });
+      expect(state.pid).toBeGreaterThan(0);
+      expect(text).toMatch(/notified nr=(83|258)/); // mkdir / mkdirat on x86_64
+    } finally {
+      p.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("SCMP_ACT_NOTIFY without listenerPath is refused", async () => {
+    const r = await run("true", allowAll([{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }]));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("listenerPath");
   });
 
   test("a syscall of an architecture the filter does not list is killed", async () => {
