@@ -71,6 +71,7 @@ static void *waiter_main(void *arg) {
   do r = waitpid(w.pid, &st, __WALL); while (r < 0 && errno == EINTR);
   int32_t out[2] = { r < 0 ? -errno : r, st };
   (void)!write(w.fd, out, sizeof out);
+  close(w.fd); /* the reader sees EOF: the pipe is the waiter's to close */
   return NULL;
 }
 

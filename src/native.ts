@@ -185,22 +185,28 @@ export function waitpid(pid: number, flags = 0): number {
   return Number(shim().bunc_waitpid(pid, flags));
 }
 
-/** Resolves with the wait status when pid exits; a C thread waits so the event loop stays free. */
-export function waitAsync(pid: number): Promise<number> {
+/** Resolves with the wait status when pid exits. A C thread waits and writes the status to a
+ * pipe whose read end the event loop watches (Bun.file(fd).stream()), so many waits at once (bunc
+ * pod) neither block the event loop nor tie up a thread-pool thread each. */
+export async function waitAsync(pid: number): Promise<number> {
   const [r, w] = pipe();
-  const rc = shim().bunc_wait_async(pid, w);
-  if (rc < 0) throw new SyscallError("start waiter thread", -rc);
-  return new Promise((resolve, reject) => {
-    const buf = Buffer.alloc(8);
-    require("node:fs").read(r, buf, 0, 8, null, (err: Error | null) => {
-      closeFd(r);
-      closeFd(w);
-      if (err) return reject(err);
-      const got = buf.readInt32LE(0);
-      if (got < 0) return reject(new SyscallError(`waitpid ${pid}`, -got));
-      resolve(buf.readInt32LE(4));
-    });
-  });
+  const rc = shim().bunc_wait_async(pid, w); // the thread owns w from here and closes it
+  if (rc < 0) {
+    closeFd(r);
+    closeFd(w);
+    throw new SyscallError("start waiter thread", -rc);
+  }
+  const got: number[] = [];
+  try {
+    for await (const chunk of Bun.file(r).stream()) got.push(...chunk);
+  } finally {
+    closeFd(r);
+  }
+  const dv = new DataView(new Uint8Array(got).buffer);
+  if (got.length < 8) throw new SyscallError(`wait for ${pid}: short read from the waiter`, 5);
+  const res = dv.getInt32(0, true);
+  if (res < 0) throw new SyscallError(`waitpid ${pid}`, -res);
+  return dv.getInt32(4, true);
 }
 
 export interface SyncMessage { type: number; value: number; err: number; msg: string; fd: number }
