@@ -367,7 +367,46 @@ static void load_seccomp(const struct plan *p) {
   }
 }
 
+/* HOME as runc sets it when the environment has none: the user's home in the container's
+ * /etc/passwd, or "/". Read after pivot_root (or the mount namespace join), as root. */
+static void default_home(struct plan *p) {
+  if (env_get(p, "HOME") || p->nenv >= PLAN_MAX_STRV) return;
+  static char passwd[65536], home[4096 + 6];
+  struct sb h = { home, sizeof home, 0 };
+  sb_str(&h, "HOME=");
+  size_t prefix = h.len;
+  int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd >= 0) {
+    ssize_t n = 0, r;
+    while (n < (ssize_t)sizeof passwd - 1 && (r = read(fd, passwd + n, sizeof passwd - 1 - (size_t)n)) > 0) n += r;
+    close(fd);
+    passwd[n > 0 ? n : 0] = 0;
+    uint32_t uid = p->has_user ? p->uid : 0;
+    for (char *line = passwd; line && *line; ) {
+      char *next = strchr(line, '\n');
+      if (next) *next++ = 0;
+      /* name:password:uid:gid:gecos:home:shell */
+      char *f[7] = { line };
+      int nf = 1;
+      for (char *c = line; *c && nf < 7; c++) if (*c == ':') { *c = 0; f[nf++] = c + 1; }
+      if (nf >= 6) {
+        char *end = f[2];
+        unsigned long v = 0;
+        int digits = 0;
+        for (; *end >= '0' && *end <= '9'; end++, digits++) v = v * 10 + (unsigned long)(*end - '0');
+        if (digits && *end == 0 && v == uid && f[5][0]) { sb_str(&h, f[5]); break; }
+      }
+      line = next;
+    }
+  }
+  if (h.len == prefix) sb_str(&h, "/");
+  p->env_store[p->nenv++] = home;
+  p->env_store[p->nenv] = NULL;
+  p->env = p->env_store;
+}
+
 __attribute__((noreturn)) static void finish_and_exec(struct plan *p) {
+  default_home(p);
   if (p->has_personality && personality(p->personality) < 0) die("personality", NULL, errno);
   if (p->terminal) setup_terminal(p);
   apply_scheduling(p);

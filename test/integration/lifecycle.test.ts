@@ -331,6 +331,15 @@ describeRoot("process", () => {
     expect(r.stdout.trim().split("\n")).toEqual(["1000", "1000", "1000 10 20", "0027", "640"]);
   });
 
+  test("HOME defaults to the user's home in the container's /etc/passwd, or /", async () => {
+    const user = await sh('echo "$HOME"', (b) => (b.config.process!.user = { uid: 1000, gid: 1000 }));
+    expect(user.stdout).toBe("/home/user\n");
+    const nobody = await sh('echo "$HOME"', (b) => (b.config.process!.user = { uid: 4242, gid: 4242 }));
+    expect(nobody.stdout).toBe("/\n");
+    const given = await sh('echo "$HOME"', (b) => b.config.process!.env!.push("HOME=/given"));
+    expect(given.stdout).toBe("/given\n");
+  });
+
   test("rlimits, noNewPrivileges, oomScoreAdj", async () => {
     const r = await sh("ulimit -n; ulimit -Hn; grep NoNewPrivs /proc/self/status | tr -d '\\t '; cat /proc/self/oom_score_adj", (b) => {
       b.config.process!.rlimits = [{ type: "RLIMIT_NOFILE", soft: 321, hard: 654 }];
