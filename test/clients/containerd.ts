@@ -44,8 +44,10 @@ export interface Containerd {
   network?: CniNetwork;
   /** `ctr --address <socket> -n <ns> ...args` */
   ctr(args: string[], opts?: CmdOptions & { namespace?: string }): Promise<CmdResult>;
-  /** the flags that make `ctr run`/`ctr task exec` use our runtime, root and fifo dir */
+  /** the flags that make `ctr run` use our runtime, root, fifo dir and a cgroup under cgroupPrefix */
   runFlags(id: string): string[];
+  /** the flags that keep `ctr task exec`'s fifos in our dir */
+  execFlags(): string[];
   invocations(): Invocation[];
   log(): string;
   /** every log.json the shim gave bunc (bundle dirs), concatenated; read before stop() */
@@ -102,6 +104,7 @@ export async function startContainerd(opts: ContainerdOptions = {}): Promise<Con
     cgroupPrefix,
     network,
     ctr: (args, o = {}) => cmd(["ctr", "--address", socket, "--namespace", o.namespace ?? "test", ...args], { timeoutMs: 120_000, ...o }),
+    execFlags: () => ["--fifo-dir", fifoDir],
     runFlags: (id) => ["--runc-binary", wrapper, "--runc-root", runcRoot, "--fifo-dir", fifoDir, "--cgroup", `${cgroupPrefix}/${id}`],
     invocations: () => readInvocations(argvLog),
     log: () => (existsSync(logFile) ? readFileSync(logFile, "utf8") : ""),
@@ -109,9 +112,15 @@ export async function startContainerd(opts: ContainerdOptions = {}): Promise<Con
     async stop() {
       if (stopped) return;
       stopped = true;
+      process.off("exit", onExit);
       await teardown({ dir, socket, cgroupPrefix, network, proc, cniCacheExisted });
     },
   };
+  // A test run cut short (timeout, ^C) still removes what this containerd made.
+  const onExit = () => {
+    if (!stopped) removeEverything({ dir, socket, cgroupPrefix, network, proc, cniCacheExisted });
+  };
+  process.on("exit", onExit);
 
   try {
     const logFd = openSync(logFile, "a");
@@ -224,10 +233,8 @@ function processesOfRun(dir: string, socket: string): number[] {
 /** libcni's result cache (containerd 1.6 has no setting for it). */
 const CNI_CACHE = "/var/lib/cni";
 
-async function teardown(t: { dir: string; socket: string; cgroupPrefix: string; network?: CniNetwork; proc?: Subprocess; cniCacheExisted: boolean }): Promise<void> {
-  // Shim sockets live under /run/containerd/s; each bundle's `address` file names its own.
-  const shimSockets = shimSocketFiles(join(t.dir, "state"));
-  // 1. containerd: TERM, then KILL if it lingers.
+async function teardown(t: Teardown): Promise<void> {
+  // containerd: TERM (it stops cleanly, shims stay), then KILL if it lingers.
   if (t.proc && t.proc.exitCode === null) {
     t.proc.kill("SIGTERM");
     const exited = await Promise.race([t.proc.exited.then(() => true), Bun.sleep(10_000).then(() => false)]);
@@ -236,34 +243,69 @@ async function teardown(t: { dir: string; socket: string; cgroupPrefix: string; 
       await t.proc.exited;
     }
   }
-  // 2. Shims (`-address <our socket>`) and any runtime call still naming our dirs.
+  removeEverything(t);
+}
+
+interface Teardown {
+  dir: string;
+  socket: string;
+  cgroupPrefix: string;
+  network?: CniNetwork;
+  proc?: Subprocess;
+  cniCacheExisted: boolean;
+}
+
+/** Synchronous, so that it also runs from an exit handler when a test run is cut short. */
+function removeEverything(t: Teardown): void {
+  // Shim sockets live under /run/containerd/s; each bundle's `address` file names its own.
+  const shimSockets = shimSocketFiles(join(t.dir, "state"));
+  if (t.proc && t.proc.exitCode === null) killPid(t.proc.pid);
+  // 1. Shims (`-address <our socket>`) and any runtime call still naming our dirs.
   for (let round = 0; round < 20; round++) {
     const pids = processesOfRun(t.dir, t.socket);
     if (!pids.length) break;
     for (const pid of pids) killPid(pid);
-    await Bun.sleep(50);
+    Bun.sleepSync(50);
   }
-  // 3. Containers: every process in our cgroups, then the cgroups themselves.
+  // 2. Containers: every process in our cgroups, then the cgroups themselves.
   for (const pid of cgroupProcesses(t.cgroupPrefix)) killPid(pid);
-  await removeCgroupTree(t.cgroupPrefix);
-  // 4. Mounts (overlay rootfs, netns files, shm) under the temp dir.
+  removeCgroupTree(t.cgroupPrefix);
+  // 3. Mounts (overlay rootfs, netns files, shm) under the temp dir.
   unmountAllUnder(t.dir);
-  // 5. The CNI bridge and the shim sockets.
+  // 4. The CNI bridge and its cached results, the shim sockets.
   if (t.network) {
     deleteLink(t.network.bridge);
-    // Results of pods whose CNI DEL never ran are cached as <network>-<id>-<ifname>.
+    // Results of pods whose CNI DEL never ran are cached as <network>-<sandbox id>-<ifname>, for
+    // our network and for the CRI plugin's own "cni-loopback".
     const results = join(CNI_CACHE, "results");
-    if (existsSync(results)) for (const f of readdirSync(results)) if (f.startsWith(`${t.network.name}-`)) rmSync(join(results, f), { force: true });
-    if (!t.cniCacheExisted) for (const d of [results, CNI_CACHE]) try { rmdirSync(d); } catch {}
+    const sandboxes = sandboxIds(t.dir);
+    const ours = (f: string) => f.startsWith(`${t.network!.name}-`) || sandboxes.some((id) => f.includes(id));
+    if (existsSync(results)) for (const f of readdirSync(results)) if (ours(f)) rmSync(join(results, f), { force: true });
+    if (!t.cniCacheExisted) for (const d of [results, CNI_CACHE]) rmdirQuiet(d);
   }
   for (const s of shimSockets) rmSync(s, { force: true });
-  // The shim makes /run/containerd/s when the host has no containerd: remove it if we left it empty.
-  for (const d of ["/run/containerd/s", "/run/containerd"]) {
+  // The shim makes /run/containerd/s (and ctr /run/containerd/fifo) when the host has no
+  // containerd: remove them if we left them empty.
+  for (const d of ["/run/containerd/s", "/run/containerd/fifo", "/run/containerd"]) rmdirQuiet(d);
+  rmSync(t.dir, { recursive: true, force: true });
+}
+
+/** The CRI plugin's sandbox ids (its per-sandbox dirs in root and state). */
+function sandboxIds(dir: string): string[] {
+  const ids = new Set<string>();
+  for (const base of ["root", "state"]) {
+    const d = join(dir, base, "io.containerd.grpc.v1.cri", "sandboxes");
     try {
-      rmdirSync(d);
+      for (const id of readdirSync(d)) ids.add(id);
     } catch {}
   }
-  rmSync(t.dir, { recursive: true, force: true });
+  return [...ids];
+}
+
+function rmdirQuiet(d: string): void {
+  try {
+    rmdirSync(d);
+  } catch {}
 }
 
 function shimSocketFiles(state: string): string[] {

@@ -98,16 +98,16 @@ describe.skipIf(!!unavailable)("ctr with bunc", () => {
     const pid = await runDetached(id, ["sleep", "100000"]);
     try {
       expect(alive(pid)).toBe(true);
-      const plain = await ctd.ctr(["task", "exec", "--exec-id", "plain", id, "sh", "-c", "echo hello; test -t 0 || echo no-tty; exit 5"]);
+      const plain = await ctd.ctr(["task", "exec", ...ctd.execFlags(), "--exec-id", "plain", id, "sh", "-c", "echo hello; test -t 0 || echo no-tty; exit 5"]);
       expect(plain.stdout).toBe("hello\nno-tty\n");
       expect(plain.code).toBe(5);
       // The shim always runs `exec --detach`: the process must outlive that bunc call.
-      const late = await ctd.ctr(["task", "exec", "--exec-id", "late", id, "sh", "-c", "sleep 0.5; echo late; exit 6"]);
+      const late = await ctd.ctr(["task", "exec", ...ctd.execFlags(), "--exec-id", "late", id, "sh", "-c", "sleep 0.5; echo late; exit 6"]);
       expect(`${late.stdout}/${late.code}`).toBe("late\n/6");
 
       // --tty needs ctr's own stdin to be a terminal: script(1) gives it one.
       expect(hasCommand("script")).toBe(true);
-      const ctrArgv = ["ctr", "--address", ctd.socket, "--namespace", "test", "task", "exec", "--tty", "--exec-id", "tty", id, "sh", "-c", "tty; test -t 0 && test -t 1 && echo stdio-is-tty; exit 4"];
+      const ctrArgv = ["ctr", "--address", ctd.socket, "--namespace", "test", "task", "exec", ...ctd.execFlags(), "--tty", "--exec-id", "tty", id, "sh", "-c", "tty; test -t 0 && test -t 1 && echo stdio-is-tty; exit 4"];
       const tty = await cmd(["script", "-qefc", ctrArgv.map((a) => `'${a}'`).join(" "), "/dev/null"], { stdin: "" });
       const lines = terminalLines(tty.stdout);
       expect(lines[0]).toMatch(/^\/dev\/pts\/\d+$/);

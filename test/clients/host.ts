@@ -178,7 +178,7 @@ export function cgroupDirsUnder(path: string): string[] {
  * children first. Only for test cgroups: refuses paths outside /bunc-test/ (or a systemd
  * slice the caller made, passed with allowOutside).
  */
-export async function removeCgroupTree(path: string, allowOutside = false): Promise<void> {
+export function removeCgroupTree(path: string, allowOutside = false): void {
   if (!allowOutside && (!path.startsWith("/bunc-test/") || path.includes(".."))) throw new Error(`refusing to remove cgroup ${path}`);
   for (const h of cgroupHierarchies()) {
     const top = join(h, path);
@@ -201,7 +201,7 @@ export async function removeCgroupTree(path: string, allowOutside = false): Prom
       }
       if (!left) break;
       if (attempt > 200) throw new Error(`cannot remove cgroup ${top}`);
-      await Bun.sleep(25);
+      Bun.sleepSync(25); // synchronous: also used from an exit handler
     }
   }
 }

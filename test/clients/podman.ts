@@ -107,19 +107,25 @@ bunc = [${q(runtime)}]
       // podman's own cleanup first (stops conmons, unmounts layers), then by force.
       await cmd([...base, "rm", "--all", "--force", "--time", "0"], { env, timeoutMs: 60_000 });
       await cmd([...base, "system", "reset", "--force"], { env, timeoutMs: 60_000 }).catch(() => undefined);
-      for (let round = 0; round < 20; round++) {
-        const pids = allPids().filter((pid) => pid !== process.pid && (cmdline(pid) ?? []).some((a) => a.startsWith(`${dir}/`)));
-        if (!pids.length) break;
-        for (const pid of pids) killPid(pid);
-        await Bun.sleep(50);
-      }
-      for (const pid of cgroupProcesses(cgroupParent)) killPid(pid);
-      await removeCgroupTree(cgroupParent);
-      unmountAllUnder(dir);
-      rmSync(dir, { recursive: true, force: true });
-      if (!cacheExisted) rmSync(HOST_CACHE, { recursive: true, force: true });
+      process.off("exit", removeEverything);
+      removeEverything();
     },
   };
+  // Also when a test run is cut short: kill what names our dir, then remove cgroups, mounts, dirs.
+  function removeEverything(): void {
+    for (let round = 0; round < 20; round++) {
+      const pids = allPids().filter((pid) => pid !== process.pid && (cmdline(pid) ?? []).some((a) => a.startsWith(`${dir}/`)));
+      if (!pids.length) break;
+      for (const pid of pids) killPid(pid);
+      Bun.sleepSync(50);
+    }
+    for (const pid of cgroupProcesses(cgroupParent)) killPid(pid);
+    removeCgroupTree(cgroupParent);
+    unmountAllUnder(dir);
+    rmSync(dir, { recursive: true, force: true });
+    if (!cacheExisted) rmSync(HOST_CACHE, { recursive: true, force: true });
+  }
+  process.on("exit", removeEverything);
   try {
     const r = await p.podman(["load", "--input", busyboxImageArchive()]);
     if (r.code !== 0) throw new Error(`podman load: ${r.stderr}`);
