@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { alive, cgroupDirsUnder, cgroupHierarchies } from "./host.ts";
+import { alive, cgroupDirsUnder, cgroupHierarchies, cmd } from "./host.ts";
 import { IMAGE, type Podman, podmanUnavailable, startPodman } from "./podman.ts";
 import { unimplementedUses, usageSummary } from "./runtime-calls.ts";
 
@@ -78,6 +78,30 @@ describe.skipIf(!!unavailable)("podman --runtime bunc", () => {
     expect((await pm.podman(["ps", "-a", "-q", "--no-trunc"])).stdout).not.toContain(id);
     expect(existsSync(join("/run/bunc", id))).toBe(false); // podman passes no --root: bunc's default
     expect(cgroupDirsUnder(`${pm.cgroupParent}/libpod-${id}`)).toEqual([]);
+  }, 60_000);
+
+  test("run -t and exec -t: the container's stdio is a terminal (--console-socket)", async () => {
+    const r = await run(["-d"], ["sleep", "100000"]);
+    expect(r.code).toBe(0);
+    const id = r.stdout.trim();
+    try {
+      // podman -t needs its own stdin to be a terminal: script(1) gives it one.
+      const inTerminal = (args: string[]) => {
+        const argv = ["podman", ...pm.baseArgs, ...args].map((a) => `'${a}'`).join(" ");
+        return cmd(["script", "-qefc", argv, "/dev/null"], { stdin: "", env: pm.env });
+      };
+      const ex = await inTerminal(["exec", "-t", id, "sh", "-c", "test -t 0 && test -t 1 && echo stdio-is-tty; exit 4"]);
+      expect(ex.stdout.replaceAll("\r", "").replaceAll("^@", "")).toContain("stdio-is-tty\n");
+      expect(ex.code).toBe(4);
+      const tty = await inTerminal(["run", "--rm", "-t", "--cgroup-parent", pm.cgroupParent, IMAGE, "sh", "-c", "test -t 0 && test -t 1 && echo stdio-is-tty; exit 7"]);
+      expect(tty.stdout.replaceAll("\r", "").replaceAll("^@", "")).toContain("stdio-is-tty\n");
+      expect(tty.code).toBe(7);
+      const calls = pm.invocations();
+      expect(calls.some((c) => c.command === "exec" && c.flags.tty === true && c.flags["console-socket"] !== undefined)).toBe(true);
+      expect(calls.some((c) => c.command === "create" && c.flags["console-socket"] !== undefined)).toBe(true);
+    } finally {
+      await pm.podman(["rm", "--force", "--time", "0", id]);
+    }
   }, 60_000);
 
   test("run --init: podman's catatonit is PID 1, the command runs under it, the status passes through", async () => {

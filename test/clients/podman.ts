@@ -20,6 +20,9 @@ export interface Podman {
   cgroupParent: string;
   /** `podman --root ... --runroot ... --runtime <wrapper> ...args` */
   podman(args: string[], opts?: CmdOptions): Promise<CmdResult>;
+  /** the flags and environment podman() uses, for running podman some other way (under script) */
+  baseArgs: string[];
+  env: Record<string, string>;
   invocations(): Invocation[];
   stop(): Promise<void>;
 }
@@ -99,6 +102,8 @@ bunc = [${q(runtime)}]
     runtime,
     argvLog,
     cgroupParent,
+    baseArgs: base.slice(1),
+    env,
     podman: (args, o = {}) => cmd([...base, ...args], { timeoutMs: 120_000, ...o, env: { ...env, ...o.env } }),
     invocations: () => readInvocations(argvLog),
     async stop() {
