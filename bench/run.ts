@@ -87,11 +87,11 @@ async function main(): Promise<number> {
     const ctx = new Ctx(rts, sp, tmp, busyboxRootfs(), wrapCrun ? WRAPPER_ONLY : undefined, emptyBun, sizes, log);
     const machine = describeMachine(rts, sp, join(REPO, "node_modules/.bin/bun"));
     const sections: Section[] = [];
-    if (o.only.includes("run")) sections.push(benchRun(ctx));
-    if (o.only.includes("cycle")) sections.push(benchCycle(ctx));
-    if (o.only.includes("exec")) sections.push(benchExec(ctx));
+    if (o.only.includes("run")) sections.push(await benchRun(ctx));
+    if (o.only.includes("cycle")) sections.push(await benchCycle(ctx));
+    if (o.only.includes("exec")) sections.push(await benchExec(ctx));
     if (o.only.includes("throughput")) sections.push(await benchThroughput(ctx));
-    if (o.only.includes("memory")) sections.push(benchMemory(ctx));
+    if (o.only.includes("memory")) sections.push(await benchMemory(ctx));
     const report = renderReport(machine, sections, sizes, o.quick, (performance.now() - t0) / 1000);
     writeFileSync(o.out, report);
     log(`wrote ${o.out}`);

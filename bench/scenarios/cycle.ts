@@ -5,13 +5,14 @@ import { ms, ratio, table, type Headline } from "../lib/format.ts";
 import { minus, summarize, type Summary } from "../lib/stats.ts";
 import { closeFd, pidfdOpen, pidfdWait, reap, reapAll } from "../lib/sys.ts";
 import type { Section } from "./section.ts";
+import { yieldToSignals } from "../lib/yield.ts";
 
 const STEPS = ["create", "start", "wait", "delete", "total"] as const;
 type Step = (typeof STEPS)[number];
 /** how many runtime invocations (so how many wrappers) a step holds */
 const CALLS: Record<Step, number> = { create: 1, start: 1, wait: 0, delete: 1, total: 3 };
 
-export function benchCycle(ctx: Ctx): Section {
+export async function benchCycle(ctx: Ctx): Promise<Section> {
   const samples: Record<string, Record<Step, number[]>> = {};
   const cpu: Record<string, Record<Step, number[]>> = {};
   for (const rt of ctx.rts) {
@@ -22,6 +23,7 @@ export function benchCycle(ctx: Ctx): Section {
   const wrapperCpu: number[] = [];
 
   for (let i = -ctx.sizes.warmup; i < ctx.sizes.iterations; i++) {
+    await yieldToSignals();
     for (const rt of ctx.rts) {
       const c = ctx.newContainer(rt, ["/bin/true"]);
       const create = ctx.create(rt, c);

@@ -4,8 +4,9 @@ import { ms, ratio, timeTable, type Headline } from "../lib/format.ts";
 import { minus, summarize } from "../lib/stats.ts";
 import { reapAll } from "../lib/sys.ts";
 import type { Section } from "./section.ts";
+import { yieldToSignals } from "../lib/yield.ts";
 
-export function benchExec(ctx: Ctx): Section {
+export async function benchExec(ctx: Ctx): Promise<Section> {
   const running = ctx.rts.map((rt) => {
     const c = ctx.newContainer(rt, ["sleep", "3600"]);
     ctx.create(rt, c);
@@ -16,6 +17,7 @@ export function benchExec(ctx: Ctx): Section {
   const samples: Record<string, number[]> = { bunc: [], runc: [], crun: [], wrapper: [] };
   try {
     for (let i = -ctx.sizes.warmup; i < ctx.sizes.iterations; i++) {
+      await yieldToSignals();
       for (const { rt, c } of running) {
         const t = ctx.sp.time(rt.argv(["exec", c.id, "/bin/true"]));
         reapAll();

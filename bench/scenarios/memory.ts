@@ -11,6 +11,7 @@ import type { Runtime } from "../lib/runtimes.ts";
 import { summarize } from "../lib/stats.ts";
 import { reapAll } from "../lib/sys.ts";
 import type { Section } from "./section.ts";
+import { yieldToSignals } from "../lib/yield.ts";
 
 function sharedLibsSize(ctx: Ctx, binary: string): number {
   let out = "";
@@ -65,7 +66,7 @@ function residency(ctx: Ctx, rt: Runtime, label: string, args: string[], annotat
 
 type Series = { rss: number[]; charged: number[]; createdRss: number[]; createdAnon: number[] };
 
-export function benchMemory(ctx: Ctx): Section {
+export async function benchMemory(ctx: Ctx): Promise<Section> {
   const s: Record<string, Series> = {};
   const series = (k: string) => (s[k] ??= { rss: [], charged: [], createdRss: [], createdAnon: [] });
   const keep = (k: string, m: Measured) => {
@@ -73,6 +74,7 @@ export function benchMemory(ctx: Ctx): Section {
     if (m.chargedKiB !== undefined) series(k).charged.push(m.chargedKiB);
   };
   for (let i = 0; i < ctx.sizes.memoryIterations; i++) {
+    await yieldToSignals();
     for (const rt of ctx.rts) {
       const c = ctx.newContainer(rt, ["sleep", "3600"]);
       keep(rt.name, measure(ctx, rt.argv(["create", "--bundle", c.bundle, "--pid-file", c.pidFile, c.id]), c.id));

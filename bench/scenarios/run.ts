@@ -6,10 +6,12 @@ import { ms, ratio, timeTable, type Headline } from "../lib/format.ts";
 import { minus, summarize, type Summary } from "../lib/stats.ts";
 import { reapAll } from "../lib/sys.ts";
 import type { Section } from "./section.ts";
+import { yieldToSignals } from "../lib/yield.ts";
 
-export function benchRun(ctx: Ctx): Section {
+export async function benchRun(ctx: Ctx): Promise<Section> {
   const samples: Record<string, number[]> = { bunc: [], runc: [], crun: [], wrapper: [], true: [], emptyBun: [] };
   for (let i = -ctx.sizes.warmup; i < ctx.sizes.iterations; i++) {
+    await yieldToSignals();
     const keep = (k: string, v: number) => void (i >= 0 && samples[k]!.push(v));
     for (const rt of ctx.rts) {
       const c = ctx.newContainer(rt, ["/bin/true"]);
