@@ -1,6 +1,6 @@
 // What the numbers were measured on: CPU, cores, kernel, memory, cgroup layout, and the
 // versions of every runtime and of Bun.
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { cpus, release } from "node:os";
 import type { Runtime } from "./runtimes.ts";
 import type { Spawner } from "./spawn.ts";
@@ -52,6 +52,8 @@ export function describeMachine(rts: Runtime[], sp: Spawner, bunForBuild: string
     const lines = out.split("\n");
     const commit = lines.find((l) => l.startsWith("commit:"));
     versions[rt.name] = firstLine(out) + (commit ? ` (${commit.trim()})` : "");
+    // bunc is often rebuilt from a work tree: say which binary and when
+    if (rt.name === "bunc") versions[rt.name] += `, ${rt.binary} built ${statSync(rt.binary).mtime.toISOString().replace(/\.\d+Z$/, "Z")}`;
   }
   versions["bun (bunc's compiler)"] = firstLine(sp.output([bunForBuild, "--version"]));
   versions["bun (this benchmark)"] = Bun.version;
