@@ -15,16 +15,16 @@ export function table(head: string[], rows: string[][]): string {
   return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
 }
 
-/** One row per sample: median, p10–p90, and bunc's median as a multiple of this one. */
-export function timeTable(rows: { label: string; s: Summary | undefined; note?: string }[], bunc: Summary | undefined): string {
+/** One row per sample: median, p10–p90, and bunc's median as a multiple of this one (runtimes only, not references). */
+export function timeTable(rows: { label: string; s: Summary | undefined; note?: string; reference?: boolean }[], bunc: Summary | undefined): string {
   return table(
     ["", "median ms", "p10 – p90 ms", "n", "bunc / this"],
-    rows.map(({ label, s, note }) => [
+    rows.map(({ label, s, note, reference }) => [
       note ? `${label} (${note})` : label,
       s ? ms(s.median) : "n/a",
       s ? spread(s) : "n/a",
       s ? String(s.n) : "0",
-      s && bunc && label !== "bunc" ? ratio(bunc.median, s.median) : "",
+      s && bunc && label !== "bunc" && !reference ? ratio(bunc.median, s.median) : "",
     ]),
   );
 }

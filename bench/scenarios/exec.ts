@@ -40,7 +40,7 @@ export async function benchExec(ctx: Ctx): Promise<Section> {
         { label: "bunc", s: bunc },
         { label: "runc", s: runc },
         { label: "crun", s: crun, note: w ? "net of the wrapper" : undefined },
-        ...(w ? [{ label: "crun as run", s: summarize(samples.crun!), note: "with the wrapper" }, { label: "the wrapper alone", s: w }] : []),
+        ...(w ? [{ label: "crun as run", s: summarize(samples.crun!), note: "with the wrapper", reference: true }, { label: "the wrapper alone", s: w, reference: true }] : []),
       ],
       bunc,
     ),

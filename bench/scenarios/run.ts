@@ -30,8 +30,8 @@ export async function benchRun(ctx: Ctx): Promise<Section> {
     { label: "bunc", s: s.bunc },
     { label: "runc", s: s.runc },
     { label: "crun", s: crunNet, note: s.wrapper ? "net of the wrapper" : undefined },
-    ...(s.wrapper ? [{ label: "crun as run", s: s.crun, note: "with the wrapper" }, { label: "the wrapper alone", s: s.wrapper }] : []),
-    { label: "floor: spawn /bin/true", s: s.true },
+    ...(s.wrapper ? [{ label: "crun as run", s: s.crun, note: "with the wrapper", reference: true }, { label: "the wrapper alone", s: s.wrapper, reference: true }] : []),
+    { label: "floor: spawn /bin/true", s: s.true, reference: true },
     { label: "floor: compiled empty Bun program", s: s.emptyBun },
   ];
   const b = s.bunc!.median, r = s.runc!.median, c = crunNet!.median;
