@@ -11,7 +11,9 @@ CFLAGS_INIT := -Os -g0 -static -Wall -Wextra -D_GNU_SOURCE -s
 VERSION := $(shell node -p 'require("./package.json").version' 2>/dev/null || echo 0.0.0)
 COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
-SHIM_SRC := native/shim.c native/child.c native/rootfs.c native/hooks.c native/terminal.c native/ttyproxy.c native/plan.c native/util.c
+SHIM_SRC := native/shim.c native/ttyproxy.c native/plan.c native/util.c
+CHILD_SRC := native/child_main.c native/child.c native/rootfs.c native/hooks.c native/terminal.c native/plan.c native/util.c
+CFLAGS_CHILD := -O2 -g0 -static -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -s
 SHIM_HDR := $(wildcard native/*.h)
 TS_SRC   := $(shell find src -name '*.ts')
 
@@ -26,6 +28,11 @@ node_modules/.installed: package.json
 build/shim.so: $(SHIM_SRC) $(SHIM_HDR)
 	@mkdir -p build
 	$(CC) $(CFLAGS_SHIM) -o $@ $(SHIM_SRC) -lpthread
+
+# The container setup program, run from a sealed memfd right after clone (native/child_main.c).
+build/bunc-child: $(CHILD_SRC) $(SHIM_HDR)
+	@mkdir -p build
+	$(CC) $(CFLAGS_CHILD) -o $@ $(CHILD_SRC)
 
 build/bunc-init: native/init.c
 	@mkdir -p build
@@ -47,7 +54,7 @@ build/yaml.cjs: node_modules/.installed
 	@mkdir -p build
 	$(BUN) build --target=bun --format=cjs --minify node_modules/yaml/dist/index.js --outfile $@
 
-bin/bunc: node_modules/.installed src/linux/seccomp/syscalls.gen.ts build/dbus-next.cjs build/yaml.cjs build/shim.so build/bunc-init $(TS_SRC)
+bin/bunc: node_modules/.installed src/linux/seccomp/syscalls.gen.ts build/dbus-next.cjs build/yaml.cjs build/shim.so build/bunc-init build/bunc-child $(TS_SRC)
 	@mkdir -p bin
 	$(BUN) build --compile --bytecode --minify --sourcemap=none \
 	  --define BUNC_VERSION='"$(VERSION)"' --define BUNC_COMMIT='"$(COMMIT)"' \
@@ -73,6 +80,10 @@ typecheck: node_modules/.installed
 
 demo: all
 	scripts/demo.sh
+
+# Side by side with runc and crun (installs them from Debian if missing); writes bench/RESULTS.md.
+bench: all
+	$(BUN) bench/run.ts
 
 clean:
 	rm -rf bin build

@@ -38,11 +38,6 @@
 #endif
 #define LAST_CAP 63
 
-long raw_clone(unsigned long flags) {
-  /* A raw clone with no stack behaves like fork but skips glibc's atfork handlers and locks. */
-  long r = syscall(SYS_clone, flags, 0, 0, 0, 0);
-  return r < 0 ? -errno : r;
-}
 
 static void reset_signals(void) {
   struct sigaction sa;
@@ -525,8 +520,17 @@ static void join_keyring(const struct plan *p) {
 }
 
 void child_main(struct plan *p) {
-  if (p->mode == MODE_USERNS) hold_userns(p);
   g_sync_fd = p->sync_fd;
+  /* A new user namespace, and the namespaces it owns, are ours to make (bunc cloned us without
+   * them, see bunc_spawn); bunc writes the maps when we say so, before GO. A new pid namespace
+   * then takes the fork below, as a joined one does. */
+  int deferred_pid = 0;
+  if (p->clone_flags & CLONE_NEWUSER) {
+    if (unshare((int)p->clone_flags) < 0) die("create the user namespace (and the namespaces it owns)", NULL, errno);
+    deferred_pid = (p->clone_flags & CLONE_NEWPID) != 0;
+    if (sync_send(g_sync_fd, SYNC_USERNS, 0) < 0) _exit(1);
+  }
+  if (p->mode == MODE_USERNS) hold_userns(p);
   reset_signals();
   apply_stdio(p);
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -540,7 +544,7 @@ void child_main(struct plan *p) {
   sync_expect(g_sync_fd, SYNC_GO);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   join_cgroups(p); /* before any namespace join: a forked process must inherit the cgroup */
-  int joined_pid = 0;
+  int joined_pid = deferred_pid;
   join_namespaces(p, &joined_pid);
   become_userns_root(p);
   if (p->unshare_flags) {
@@ -560,6 +564,9 @@ void child_main(struct plan *p) {
     }
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* not inherited across fork */
   }
+  /* A session (and process group) of its own, as runc's process gets: a Ctrl-C at the caller's
+   * terminal reaches bunc, which forwards it, not the container directly. */
+  if (setsid() < 0 && errno != EPERM) die("setsid", NULL, errno);
   enter_time_ns(p);
   join_keyring(p);
   set_oom_score_adj(p);

@@ -11,6 +11,5 @@ void enter_rootfs(int rootfd, const struct plan *p);  /* pivot_root (or chroot),
 void run_hooks(const struct plan *p, uint32_t kind);
 void setup_terminal(const struct plan *p);
 void mount_console(int slave);                       /* after pivot_root: the pty slave on /dev/console */
-long raw_clone(unsigned long flags);
 
 #endif

@@ -1,6 +1,7 @@
 /* Entry points that src/native.ts calls through bun:ffi. Every one returns a value >= 0 or
  * -errno (bun:ffi gives no errno). */
-#include "child.h"
+#include "plan.h"
+#include "util.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -34,28 +35,59 @@ EXPORT long bunc_plan_describe(const uint8_t *buf, uint64_t len, char *out, uint
 /* Clone the container child (or, in exec mode, the process that joins a container).
  * All signals are blocked around clone so that none of Bun's handlers runs in the child before
  * it resets them. Returns the child's pid. */
-EXPORT long bunc_spawn(const uint8_t *buf, uint64_t len) {
+/* In the clone: hand the plan's fds on across execve (they are CLOEXEC in bunc) and become the
+ * sealed bunc-child program, which decodes the plan from its memfd and sets the container up.
+ * From here on nothing of the container can reach an image of the host's bunc binary, and the
+ * setup code runs in a fresh single-threaded process rather than a copy of Bun's. */
+__attribute__((noreturn)) static void exec_child(const struct plan *p, int child_fd, int plan_fd) {
+  g_sync_fd = p->sync_fd;
+  int keep[8 + PLAN_MAX_NS + PLAN_MAX_MOUNTS + PLAN_MAX_CGROUP_FDS];
+  int n = 0;
+  keep[n++] = plan_fd;
+  keep[n++] = p->sync_fd;
+  keep[n++] = p->exec_fifo_fd;
+  keep[n++] = p->init_fd;
+  if (p->terminal) keep[n++] = p->console_fd;
+  for (int i = 0; i < p->nns; i++) keep[n++] = p->ns[i].fd;
+  for (int i = 0; i < p->nmounts; i++) keep[n++] = p->mounts[i].srcfd;
+  for (int i = 0; i < p->ncgroup_fds; i++) keep[n++] = p->cgroup_fds[i];
+  if (p->has_stdio) for (int i = 0; i < 3; i++) keep[n++] = p->stdio[i];
+  for (int i = 0; i < n; i++)
+    if (keep[i] >= 0 && fcntl(keep[i], F_SETFD, 0) < 0) die("hand fds to bunc-child", NULL, errno);
+  char arg[24];
+  struct sb b = { arg, sizeof arg, 0 };
+  sb_int(&b, plan_fd);
+  const char *argv[] = { "bunc-child", arg, NULL };
+  const char *envp[] = { NULL };
+  syscall(SYS_execveat, child_fd, "", argv, envp, AT_EMPTY_PATH);
+  die("exec bunc-child", NULL, errno);
+}
+
+EXPORT long bunc_spawn(const uint8_t *buf, uint64_t len, int child_fd, int plan_fd) {
   memset(&g_plan, 0, sizeof g_plan);
   int r = plan_decode(buf, len, &g_plan);
   if (r < 0) return r;
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
+  /* A new user namespace is made by bunc-child itself (unshare), after its exec: an execve inside
+   * a user namespace that has no uid map yet would drop every capability in it. */
+  uint64_t clone_ns = (g_plan.clone_flags & CLONE_NEWUSER) ? 0 : g_plan.clone_flags;
   long pid;
   if (g_plan.has_cgroup_into) {
     /* cgroup v2: born in its cgroup; no migration afterwards. The caller falls back to clone +
      * attach when this fails (older kernels, or a cgroup that cannot take processes). */
     struct clone_args args;
     memset(&args, 0, sizeof args);
-    args.flags = g_plan.clone_flags | CLONE_INTO_CGROUP;
+    args.flags = clone_ns | CLONE_INTO_CGROUP;
     args.exit_signal = SIGCHLD;
     args.cgroup = (uint64_t)g_plan.cgroup_into_fd;
     pid = syscall(SYS_clone3, &args, sizeof args);
     if (pid < 0) pid = -errno;
   } else {
-    pid = raw_clone((unsigned long)g_plan.clone_flags | SIGCHLD);
+    pid = raw_clone((unsigned long)clone_ns | SIGCHLD);
   }
-  if (pid == 0) child_main(&g_plan);
+  if (pid == 0) exec_child(&g_plan, child_fd, plan_fd);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   return pid;
 }

@@ -15,6 +15,7 @@ enum sync_type {
   SYNC_READY,       /* child -> parent: set up, waiting on the exec fifo (create) or about to exec (exec) */
   SYNC_ERROR,       /* child -> parent: errno + message; the child exits */
   SYNC_SECCOMP,     /* child -> parent: the seccomp listener fd, attached with SCM_RIGHTS */
+  SYNC_USERNS,      /* child -> parent: the new user namespace exists, write its uid/gid maps */
 };
 
 struct sync_msg {
@@ -39,6 +40,7 @@ int send_fd(int sock, const void *data, size_t len, int passfd);
 /* Wait for a message of the given type; dies on error/EOF. */
 void sync_expect(int fd, uint32_t type);
 
+long raw_clone(unsigned long flags);
 long sys_openat2(int dirfd, const char *path, int flags, uint64_t resolve);
 /* Open path inside the root given by rootfd (RESOLVE_IN_ROOT), as O_PATH. */
 int open_in_root(int rootfd, const char *path, int flags);

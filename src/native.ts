@@ -7,7 +7,9 @@ import { readFileSync } from "node:fs";
 import shimFile from "../build/shim.so" with { type: "file" };
 // @ts-ignore
 import initFile from "../build/bunc-init" with { type: "file" };
-import { SyscallError } from "./errors.ts";
+// @ts-ignore
+import childFile from "../build/bunc-child" with { type: "file" };
+import { BuncError, SyscallError, strerror } from "./errors.ts";
 
 const X64 = process.arch === "x64";
 /** System call numbers (x86_64 / aarch64). */
@@ -64,7 +66,7 @@ function load() {
   const fd = memfdWith("bunc-shim", readFileSync(shimFile), raw);
   const shim = dlopen(`/proc/self/fd/${fd}`, {
     bunc_sys: { args: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"], returns: "i64" },
-    bunc_spawn: { args: [FFIType.ptr, "u64"], returns: "i64" },
+    bunc_spawn: { args: [FFIType.ptr, "u64", "i32", "i32"], returns: "i64" },
     bunc_wait_async: { args: ["i32", "i32"], returns: "i32" },
     bunc_waitpid: { args: ["i32", "i32"], returns: "i64" },
     bunc_sync_recv: { args: ["i32", FFIType.ptr, FFIType.ptr, FFIType.ptr, "u64", FFIType.ptr], returns: "i64" },
@@ -171,14 +173,27 @@ export function pidfdOpen(pid: number): number {
   return sys(NR.pidfd_open, pid, 0);
 }
 
-/** Clone the container child from an encoded plan; returns its pid. */
-export function spawn(plan: Uint8Array): number {
-  return check("clone container process", Number(shim().bunc_spawn(plan, plan.length)));
+let childImage: Uint8Array | undefined;
+
+/** Clone the container child from an encoded plan; returns its pid or -errno. The clone execs the
+ * sealed bunc-child program at once (see exec_child in native/shim.c), reading the plan from a
+ * sealed memfd; both memfds are closed here once the clone has them. */
+export function trySpawn(plan: Uint8Array): number {
+  childImage ??= readFileSync(childFile);
+  const childFd = memfdWith("bunc-child", childImage, sys);
+  let planFd = -1;
+  try {
+    planFd = memfdWith("bunc-plan", plan, sys);
+    return Number(shim().bunc_spawn(plan, plan.length, childFd, planFd));
+  } finally {
+    closeFd(childFd);
+    closeFd(planFd);
+  }
 }
 
-/** spawn() that returns -errno instead of throwing (for an attempt with a fallback). */
-export function trySpawn(plan: Uint8Array): number {
-  return Number(shim().bunc_spawn(plan, plan.length));
+/** trySpawn() that throws. */
+export function spawn(plan: Uint8Array): number {
+  return check("clone container process", trySpawn(plan));
 }
 
 export function waitpid(pid: number, flags = 0): number {
@@ -248,7 +263,15 @@ export function ttyFinish(): void {
   shim().bunc_tty_finish();
 }
 
-export const SYNC = { GO: 1, HOOKS: 2, PID: 3, PTY: 4, READY: 5, ERROR: 6, SECCOMP: 7 } as const;
+export const SYNC = { GO: 1, HOOKS: 2, PID: 3, PTY: 4, READY: 5, ERROR: 6, SECCOMP: 7, USERNS: 8 } as const;
+
+/** Wait for the child to say its new user namespace exists (so its maps can be written). */
+export function expectUserns(fd: number, where: string): void {
+  const m = syncRecv(fd);
+  if (m.type === SYNC.USERNS) return;
+  if (m.type === SYNC.ERROR) throw new BuncError(m.err ? `${m.msg}: ${strerror(m.err)}` : m.msg);
+  throw new BuncError(`${where}: the container process exited before making its user namespace`);
+}
 
 /** sendmsg of data with fd attached (SCM_RIGHTS). */
 export function sendFd(sock: number, data: Uint8Array, fd: number): void {

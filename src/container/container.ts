@@ -66,7 +66,7 @@ export class Container {
     const poststart = this.rec.config.hooks?.poststart;
     if (poststart?.length) {
       // The spec runs poststart after the user process is executed: wait until the container
-      // process no longer runs bunc's image (it has exec'd), or is gone.
+      // process no longer runs bunc's setup program (it has exec'd), or is gone.
       this.waitExeced();
       runHooksWarn("poststart", poststart, ociState(this.rec, "running"));
     }
@@ -129,7 +129,8 @@ export class Container {
     const self = readlinkSync("/proc/self/exe");
     for (let i = 0; i < 2500 && isAlive(this.rec); i++) {
       try {
-        if (readlinkSync(`/proc/${this.rec.pid}/exe`) !== self) return;
+        const exe = readlinkSync(`/proc/${this.rec.pid}/exe`);
+        if (exe !== self && !exe.startsWith("/memfd:bunc-child")) return;
       } catch {
         return;
       }

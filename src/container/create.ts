@@ -185,6 +185,7 @@ export async function createContainer(o: CreateOptions): Promise<Created> {
     for (const fd of toClose.splice(1)) native.closeFd(fd); // keep only the fifo until the end
     idmap.close(); // the child has its copies of the idmapped trees
     // A new user namespace gets its maps now: the child waits for GO before anything privileged.
+    if (newUserns) native.expectUserns(parentEnd, "user namespace");
     if (newUserns) writeIdMappings(pid, { uid: spec.linux?.uidMappings ?? [], gid: spec.linux?.gidMappings ?? [] });
 
     // A driver that attaches from here (systemd: starting the scope makes the cgroup directory

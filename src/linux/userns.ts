@@ -72,13 +72,17 @@ export function writeIdMappings(pid: number, maps: Mappings, where = "config.jso
  * a helper process is cloned into it, mapped, its /proc/<pid>/ns/user opened, and let go.
  */
 export function userNamespaceFd(maps: Mappings, where: string): number {
-  const [parentEnd, childEnd] = native.socketpair();
+  const [parentEnd, childFd] = native.socketpair();
+  let childEnd = childFd;
   const plan = emptyPlan(PlanMode.Userns);
   plan.cloneFlags = BigInt(CLONE_NEW.user);
   plan.syncFd = childEnd;
   let pid = 0;
   try {
     pid = native.spawn(encodePlan(plan));
+    native.closeFd(childEnd); // ours closed: a child that dies gives EOF, not a hang
+    childEnd = -1;
+    native.expectUserns(parentEnd, where);
     writeIdMappings(pid, maps, where);
     const fd = native.openFd(`/proc/${pid}/ns/user`, native.O.RDONLY | native.O.CLOEXEC);
     if (fd < 0) throw new BuncError(`${where}: open the user namespace of the mapping helper: ${strerror(-fd)}`);

@@ -3,7 +3,7 @@
 // seen to fail when the defence is taken out (by hand, on a rebuilt bin/bunc).
 import { afterAll, afterEach, expect, setDefaultTimeout, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -161,6 +161,28 @@ describeRoot("CVE-2016-9962 / CVE-2019-5736: a bunc process inside a container's
     const a = await attacker(shared, probe);
     await victimIn(a, shared);
     expect(await waitFor(() => existsSync(join(shared, "result")) && readFileSync(join(shared, "result"), "utf8"))).toBe(refused);
+  });
+
+  test("root with CAP_SYS_PTRACE and no user namespace reaches only the sealed bunc-child, not the host's bunc", async () => {
+    // CAP_SYS_PTRACE overrides non-dumpable, so this attacker can open the victim's exe. Right
+    // after clone bunc's child execs the sealed bunc-child memfd (native/shim.c exec_child), so
+    // what it finds is that memfd: the host binary is never the image of a container process.
+    // Checked without the defence (the child running its setup inside bunc's own image, as before
+    // exec_child): the probe printed bunc's path and the write open succeeded.
+    const shared = tempDir("bunc-shared-");
+    const exeProbe = "readlink /proc/$P/exe; (exec 3>>/proc/$P/exe) 2>/dev/null && echo write:open || echo write:refused";
+    const host = realpathSync(buncBin());
+    const before = sha(host);
+    const a = await attacker(shared, exeProbe, (cfg) => {
+      const c = cfg.process!.capabilities!;
+      for (const set of ["bounding", "effective", "permitted"] as const) c[set] = [...(c[set] ?? []), "CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE"];
+    });
+    await victimIn(a, shared);
+    const result = await waitFor(() => existsSync(join(shared, "result")) && readFileSync(join(shared, "result"), "utf8"));
+    expect(result).toStartWith("/memfd:bunc-child");
+    expect(result).not.toContain(host);
+    expect(result).toEndWith("write:refused\n");
+    expect(sha(host)).toBe(before);
   });
 
   test("root of a user namespace with every capability, CAP_SYS_PTRACE included", async () => {

@@ -1,7 +1,9 @@
-// The code that runs after clone (native/child.c and what it calls) is a copy of a multi-threaded
-// process: glibc functions that allocate, lock, or signal "all threads" can hang or corrupt there.
-// setresuid/setresgid/setgroups in glibc broadcast to every thread the parent had and wait on a
-// futex forever (seen: exec hung 1 time in 12). This test keeps such calls out of that code.
+// The container setup code (native/child.c and what it calls) used to run in the clone of the
+// multi-threaded Bun process, where glibc functions that allocate, lock, or signal "all threads"
+// hang: setresuid/setresgid/setgroups broadcast to every thread the parent had and wait on a futex
+// forever (seen: exec hung 1 time in 12). It now runs in bunc-child, a fresh static program, but
+// the same files are also linked into the shim (util.c runs in the clone before exec_child) and
+// the setup code forks hook processes: it keeps to plain system calls, and this test keeps it so.
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
