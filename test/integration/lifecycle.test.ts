@@ -524,6 +524,21 @@ describeRoot("the binary", () => {
     }
   });
 
+  test("bunc ignores a bunfig.toml or .env in the directory it is started from", () => {
+    // A compiled Bun program reads them by default: a preload script there would run as root.
+    const dir = mkdtempSync(join(tmpdir(), "bunc-autoload-"));
+    try {
+      writeFileSync(join(dir, "bunfig.toml"), 'preload = ["./evil.js"]\n');
+      writeFileSync(join(dir, "evil.js"), `require("fs").writeFileSync(${JSON.stringify(join(dir, "PWNED"))}, "x");\n`);
+      writeFileSync(join(dir, ".env"), "BUNC_DOTENV_PROBE=loaded\n");
+      const p = Bun.spawnSync({ cmd: [require("../helpers/run.ts").buncBin(), "--version"], cwd: dir });
+      expect(p.exitCode).toBe(0);
+      expect(existsSync(join(dir, "PWNED"))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("make install honours PREFIX", () => {
     const dir = mkdtempSync(join(tmpdir(), "bunc-prefix-"));
     try {
