@@ -3,7 +3,8 @@ import type { Globals } from "./globals.ts";
 import { parseCommand, requireId } from "./globals.ts";
 import { Container } from "../container/container.ts";
 import { BuncError } from "../errors.ts";
-import { checkId } from "../container/state.ts";
+import { checkId, containerDir } from "../container/state.ts";
+import { rmSync } from "node:fs";
 
 export async function main(argv: string[], g: Globals): Promise<number> {
   const a = parseCommand("delete", { "--force": Boolean, "-f": "--force" }, argv);
@@ -15,7 +16,12 @@ export async function main(argv: string[], g: Globals): Promise<number> {
   } catch (e) {
     // containerd's shim always follows `delete` with `delete --force`: a missing id is fine then.
     checkId(id);
-    if (force && e instanceof BuncError && e.message.includes("does not exist")) return 0;
+    if (force && e instanceof BuncError && e.message.includes("does not exist")) {
+      // A create killed before it wrote state.json leaves its directory: without this the id
+      // could never be created again.
+      rmSync(containerDir(g.root, id), { recursive: true, force: true });
+      return 0;
+    }
     throw e;
   }
   await c.delete(force);

@@ -478,6 +478,10 @@ describeRoot("bad input", () => {
       expect(r.stderr).toContain("does not exist");
     }
     expect((await bunc(["delete", "--force", "nope"], { root: b.root })).code).toBe(0);
+    // the directory a create killed half-way leaves (no state.json) goes with delete --force
+    mkdirSync(join(b.root, "half-made"));
+    expect((await bunc(["delete", "--force", "half-made"], { root: b.root })).code).toBe(0);
+    expect(existsSync(join(b.root, "half-made"))).toBe(false);
     await buncOk(["delete", "-f", b.id], { root: b.root });
   });
 
