@@ -2,6 +2,7 @@
 // as logrus records (text or JSON). containerd's shim reads the *last* JSON record with
 // level "error" and shows its msg, so the JSON shape and RFC 3339 time matter.
 import { appendFileSync } from "node:fs";
+import { stderr } from "./out.ts";
 
 type Level = "debug" | "info" | "warning" | "error";
 let logFile: string | undefined;
@@ -32,17 +33,17 @@ function toFile(level: Level, msg: string): boolean {
 
 export function logError(msg: string): void {
   toFile("error", msg);
-  process.stderr.write(`bunc: ${msg}\n`);
+  stderr(`bunc: ${msg}\n`);
 }
 
 export function logWarn(msg: string): void {
-  if (!toFile("warning", msg) || debugOn) process.stderr.write(`bunc: warning: ${msg}\n`);
+  if (!toFile("warning", msg) || debugOn) stderr(`bunc: warning: ${msg}\n`);
 }
 
 export function logDebug(msg: string): void {
   if (!debugOn) return;
   toFile("debug", msg);
-  process.stderr.write(`bunc: debug: ${msg}\n`);
+  stderr(`bunc: debug: ${msg}\n`);
 }
 
 export function debugEnabled(): boolean {

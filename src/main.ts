@@ -3,6 +3,7 @@
 import { BuncError } from "./errors.ts";
 import { configureLog, logError } from "./log.ts";
 import { parseGlobals, type Globals } from "./cli/globals.ts";
+import { stdout } from "./out.ts";
 
 declare const BUNC_VERSION: string;
 declare const BUNC_COMMIT: string;
@@ -70,12 +71,12 @@ export async function main(argv: string[]): Promise<number> {
     g = parsed.globals;
     configureLog({ file: g.log, format: g.logFormat, debug: g.debug });
     if (g.version) {
-      process.stdout.write(`bunc version ${VERSION}\ncommit: ${COMMIT}\nspec: ${SPEC_VERSION}\n`);
+      stdout(`bunc version ${VERSION}\ncommit: ${COMMIT}\nspec: ${SPEC_VERSION}\n`);
       return 0;
     }
     const [name, ...rest] = parsed.rest;
     if (g.help || name === undefined || name === "help") {
-      process.stdout.write(USAGE);
+      stdout(USAGE);
       return name === undefined && !g.help ? 1 : 0;
     }
     const load = COMMANDS[name];

@@ -9,9 +9,10 @@ import { toJson } from "../cgroups/index.ts";
 import type { Cgroup } from "../cgroups/index.ts";
 import { parseCommand, requireId, type Globals } from "./globals.ts";
 import { parseDurationMs } from "./units.ts";
+import { stdout, stderr } from "../out.ts";
 
 function emit(type: string, id: string, data?: unknown): void {
-  process.stdout.write(toJson(data === undefined ? { type, id } : { type, id, data }) + "\n");
+  stdout(toJson(data === undefined ? { type, id } : { type, id, data }) + "\n");
 }
 
 /** How often the OOM count is looked at between stats (the v1 eventfd needs native help). */
@@ -49,7 +50,7 @@ async function stream(c: Container, cg: Cgroup, interval: number): Promise<void>
       try {
         emit("stats", c.id, cg.stats());
       } catch (e) {
-        process.stderr.write(`bunc: events: ${(e as Error).message}\n`);
+        stderr(`bunc: events: ${(e as Error).message}\n`);
       }
     }
   }

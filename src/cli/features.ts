@@ -3,6 +3,7 @@ import type { Globals } from "./globals.ts";
 import { parseCommand } from "./globals.ts";
 import { BuncError } from "../errors.ts";
 import { buildFeatures } from "../spec/features.ts";
+import { stdout } from "../out.ts";
 
 declare const BUNC_VERSION: string;
 declare const BUNC_COMMIT: string;
@@ -14,6 +15,6 @@ export function main(argv: string[], _g: Globals): number {
     version: typeof BUNC_VERSION === "string" ? BUNC_VERSION : "0.0.0-dev",
     commit: typeof BUNC_COMMIT === "string" ? BUNC_COMMIT : "unknown",
   });
-  process.stdout.write(JSON.stringify(features, null, 4) + "\n");
+  stdout(JSON.stringify(features, null, 4) + "\n");
   return 0;
 }

@@ -5,6 +5,7 @@ import { parseCommand } from "./globals.ts";
 import { BuncError } from "../errors.ts";
 import { Container } from "../container/container.ts";
 import type { OciState } from "../spec/types.ts";
+import { stdout } from "../out.ts";
 
 function states(root: string): OciState[] {
   let ids: string[];
@@ -30,13 +31,13 @@ export function main(argv: string[], g: Globals): number {
   if (format !== "table" && format !== "json") throw new BuncError(`list: --format: must be "table" or "json", not "${format}"`);
   const list = states(g.root);
   if (a["--quiet"]) {
-    for (const s of list) process.stdout.write(s.id + "\n");
+    for (const s of list) stdout(s.id + "\n");
   } else if (format === "json") {
-    process.stdout.write(JSON.stringify(list) + "\n");
+    stdout(JSON.stringify(list) + "\n");
   } else {
     const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...list.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner || "root"])];
     const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) process.stdout.write(r.map((c, i) => (i < r.length - 1 ? c.padEnd(w[i]! + 2) : c)).join("") + "\n");
+    for (const r of rows) stdout(r.map((c, i) => (i < r.length - 1 ? c.padEnd(w[i]! + 2) : c)).join("") + "\n");
   }
   return 0;
 }

@@ -4,6 +4,7 @@
 import { BuncError } from "../errors.ts";
 import { Container } from "../container/container.ts";
 import { parseCommand, requireId, type Globals } from "./globals.ts";
+import { stdout } from "../out.ts";
 
 export function main(argv: string[], g: Globals): number {
   const a = parseCommand("ps", { "--format": String, "-f": "--format" }, argv, true);
@@ -13,7 +14,7 @@ export function main(argv: string[], g: Globals): number {
   const c = Container.load(g.root, id);
   const pids = c.cgroup()?.pids() ?? [];
   if (format === "json") {
-    process.stdout.write(JSON.stringify(pids) + "\n");
+    stdout(JSON.stringify(pids) + "\n");
     return 0;
   }
   let psArgs = a._.slice(1);
@@ -33,6 +34,6 @@ export function main(argv: string[], g: Globals): number {
     const pid = Number(line.trim().split(/\s+/)[pidCol]);
     if (wanted.has(pid)) keep.push(line);
   }
-  process.stdout.write(keep.join("\n") + "\n");
+  stdout(keep.join("\n") + "\n");
   return 0;
 }

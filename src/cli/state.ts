@@ -2,10 +2,11 @@
 import type { Globals } from "./globals.ts";
 import { parseCommand, requireId } from "./globals.ts";
 import { Container } from "../container/container.ts";
+import { stdout } from "../out.ts";
 
 export function main(argv: string[], g: Globals): number {
   const a = parseCommand("state", {}, argv);
   const c = Container.load(g.root, requireId("state", a._));
-  process.stdout.write(JSON.stringify(c.state(), null, "  ") + "\n");
+  stdout(JSON.stringify(c.state(), null, "  ") + "\n");
   return 0;
 }

@@ -11,6 +11,7 @@ import { writeRecord } from "../container/state.ts";
 import type { LinuxResources } from "../spec/types.ts";
 import { parseCommand, requireId, type Globals } from "./globals.ts";
 import { parseIntFlag, parseRamBytes } from "./units.ts";
+import { stderr } from "../out.ts";
 
 const SPEC = {
   "--resources": String,
@@ -135,7 +136,7 @@ export async function main(argv: string[], g: Globals): Promise<number> {
   // device rules are not updatable (runc keeps the config's); kernel memory is gone from Linux
   const { devices: _ignored, ...changes } = requested;
   void _ignored;
-  if (changes.memory?.kernel || changes.memory?.kernelTCP) process.stderr.write("bunc: warning: kernel memory settings are ignored (not supported by the kernel)\n");
+  if (changes.memory?.kernel || changes.memory?.kernelTCP) stderr("bunc: warning: kernel memory settings are ignored (not supported by the kernel)\n");
   if (changes.memory) {
     delete changes.memory.kernel;
     delete changes.memory.kernelTCP;
