@@ -64,7 +64,8 @@ bin/bunc: node_modules/.installed src/linux/seccomp/syscalls.gen.ts build/dbus-n
 	@mkdir -p bin
 	$(BUN) build --compile --bytecode --minify --sourcemap=none $(COMPILE_FLAGS) \
 	  --define BUNC_VERSION='"$(VERSION)"' --define BUNC_COMMIT='"$(COMMIT)"' \
-	  src/main.ts --outfile $@
+	  src/main.ts --outfile $@.tmp
+	mv -f $@.tmp $@  # atomic: tests running meanwhile never see bin/bunc missing
 
 install: bin/bunc
 	install -D -m 0755 bin/bunc $(DESTDIR)$(PREFIX)/bin/bunc

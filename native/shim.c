@@ -6,10 +6,12 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -63,6 +65,19 @@ __attribute__((noreturn)) static void exec_child(const struct plan *p, int child
   die("exec bunc-child", NULL, errno);
 }
 
+/* posix_spawn's technique: the clone shares our memory (CLONE_VM) and we wait (CLONE_VFORK) until
+ * it has exec'd bunc-child, so no page table of this large process is copied (measured: fork 3 ms,
+ * this 0.7 ms). The child runs on its own stack with every signal blocked and writes nothing we
+ * read. */
+struct exec_args { const struct plan *p; int child_fd, plan_fd; };
+
+static int vfork_child(void *arg) {
+  const struct exec_args *a = arg;
+  exec_child(a->p, a->child_fd, a->plan_fd);
+}
+
+#define CHILD_STACK (256 * 1024)
+
 EXPORT long bunc_spawn(const uint8_t *buf, uint64_t len, int child_fd, int plan_fd) {
   memset(&g_plan, 0, sizeof g_plan);
   int r = plan_decode(buf, len, &g_plan);
@@ -85,7 +100,14 @@ EXPORT long bunc_spawn(const uint8_t *buf, uint64_t len, int child_fd, int plan_
     pid = syscall(SYS_clone3, &args, sizeof args);
     if (pid < 0) pid = -errno;
   } else {
-    pid = raw_clone((unsigned long)clone_ns | SIGCHLD);
+    static char *stack;
+    if (!stack) {
+      stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+      if (stack == MAP_FAILED) { stack = NULL; pthread_sigmask(SIG_SETMASK, &old, NULL); return -ENOMEM; }
+    }
+    struct exec_args args = { &g_plan, child_fd, plan_fd };
+    pid = clone(vfork_child, stack + CHILD_STACK, (int)clone_ns | CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+    if (pid < 0) pid = -errno;
   }
   if (pid == 0) exec_child(&g_plan, child_fd, plan_fd);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
