@@ -23,7 +23,7 @@ CFLAGS_CHILD := -O2 -g0 -static -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURC
 SHIM_HDR := $(wildcard native/*.h)
 TS_SRC   := $(shell find src -name '*.ts')
 
-.PHONY: all deps test typecheck install clean bench demo
+.PHONY: all deps test test-vm typecheck install clean bench demo
 
 all: bin/bunc
 
@@ -70,16 +70,32 @@ bin/bunc: node_modules/.installed src/linux/seccomp/syscalls.gen.ts build/dbus-n
 install: bin/bunc
 	install -D -m 0755 bin/bunc $(DESTDIR)$(PREFIX)/bin/bunc
 
-# Tools the test suite uses, installed from Debian when missing (CI starts from a bare machine).
+# Every Debian package the build and the whole test suite use, installed when missing (CI and a
+# newcomer's first `make test` start from a bare Debian machine).
+APT_PACKAGES := gcc make libc6-dev musl-tools busybox-static dbus-daemon tar gzip coreutils util-linux mount \
+  git ca-certificates containerd containernetworking-plugins iproute2 podman conmon catatonit uidmap \
+  qemu-system-x86 debootstrap e2fsprogs xz-utils curl
+
 deps:
 	@missing=""; \
-	for p in gcc:gcc busybox:busybox-static make:make musl-gcc:musl-tools; do \
-	  command -v $${p%%:*} >/dev/null || missing="$$missing $${p#*:}"; done; \
-	[ -e /bin/busybox ] || missing="$$missing busybox-static"; \
-	if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi
+	for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
 
+# The whole suite: unit and integration tests (real containers, containerd, podman), then the
+# cgroup v2 + systemd node in the VM rig beside the project (../shared/vmrig), when it is there.
 test: deps all
 	$(BUN) test --timeout 60000
+	$(MAKE) test-vm
+
+VMRIG ?= ../shared/vmrig
+test-vm: all
+	@if [ -x $(VMRIG)/run.sh ]; then \
+	  $(VMRIG)/run.sh --timeout 1500 --share . test/vm/cgroup2.sh && VMRIG=$(VMRIG) test/vm/clients.sh; \
+	else echo "test-vm: $(VMRIG)/run.sh not found: the cgroup v2 + systemd suites were not run"; fi
 
 # TypeScript's own check of the whole tree (bun only strips types).
 typecheck: node_modules/.installed
