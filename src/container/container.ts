@@ -1,13 +1,24 @@
 // Operations on an existing container: status, start, kill, delete. Each reads the record and
 // asks the kernel (process, fifo, freezer) for the truth.
-import { readlinkSync, rmSync, unlinkSync } from "node:fs";
+import { closeSync, constants, openSync, readlinkSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { BuncError, strerror } from "../errors.ts";
 import { logWarn } from "../log.ts";
 import type { ContainerStatus, OciState } from "../spec/types.ts";
 import { loadCgroup, type Cgroup } from "../cgroups/index.ts";
-import * as native from "../native.ts";
 import { runHooksWarn } from "./hooks.ts";
 import { containerDir, deriveStatus, execFifoPath, isAlive, ociState, readRecord, type ContainerRecord } from "./state.ts";
+
+const ERRNO: Record<string, number> = { ESRCH: 3, EPERM: 1, EINVAL: 22 };
+
+/** kill(2) without the native shim: 0 or -errno. */
+function signal(pid: number, sig: number): number {
+  try {
+    process.kill(pid, sig);
+    return 0;
+  } catch (e) {
+    return -(ERRNO[(e as NodeJS.ErrnoException).code ?? ""] ?? 1);
+  }
+}
 
 export class Container {
   readonly dir: string;
@@ -52,14 +63,21 @@ export class Container {
       throw new BuncError(`cannot start an already ${st} container`);
     }
     const fifo = execFifoPath(this.dir);
-    const fd = native.openFd(fifo, native.O.WRONLY | native.O.NONBLOCK | native.O.CLOEXEC);
-    if (fd < 0) {
+    // Plain node:fs here: `start`, `kill` and `delete` never load the native shim (start-up time).
+    let fd: number;
+    try {
+      fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (e) {
       // ENXIO: no reader, the container process is gone.
-      throw new BuncError(`cannot start container "${this.id}": its process is not waiting (${strerror(-fd)})`);
+      throw new BuncError(`cannot start container "${this.id}": its process is not waiting (${(e as Error).message})`);
     }
-    const w = native.writeFd(fd, new Uint8Array([0]));
-    native.closeFd(fd);
-    if (w < 0) throw new BuncError(`start container "${this.id}": write exec fifo: ${strerror(-w)}`);
+    try {
+      writeSync(fd, new Uint8Array([0]));
+    } catch (e) {
+      throw new BuncError(`start container "${this.id}": write exec fifo: ${(e as Error).message}`);
+    } finally {
+      closeSync(fd);
+    }
     try {
       unlinkSync(fifo);
     } catch {}
@@ -81,16 +99,16 @@ export class Container {
       const pids = cg ? cg.pids() : [];
       if (st === "paused" && sig === 9) {
         // A frozen task gets SIGKILL only once thawed.
-        for (const p of pids) native.kill(p, sig);
+        for (const p of pids) signal(p, sig);
         cg?.thaw();
         return;
       }
-      for (const p of pids) native.kill(p, sig);
-      if (st !== "stopped" && !pids.includes(this.rec.pid)) native.kill(this.rec.pid, sig);
+      for (const p of pids) signal(p, sig);
+      if (st !== "stopped" && !pids.includes(this.rec.pid)) signal(this.rec.pid, sig);
       return;
     }
     if (st === "stopped") throw new BuncError(`container "${this.id}": container not running`);
-    const r = native.kill(this.rec.pid, sig);
+    const r = signal(this.rec.pid, sig);
     if (r < 0) throw new BuncError(`kill container "${this.id}": ${strerror(-r)}`);
     if (st === "paused" && sig === 9) this.cgroup()?.thaw();
   }
@@ -102,7 +120,7 @@ export class Container {
       throw new BuncError(`cannot delete container "${this.id}" that is not stopped: ${st}`);
     if (st !== "stopped") {
       this.kill(9, true);
-      native.kill(this.rec.pid, 9);
+      signal(this.rec.pid, 9);
       this.waitGone();
     }
     const cg = this.cgroup();
@@ -111,7 +129,7 @@ export class Container {
       for (let i = 0; i < 50; i++) {
         const pids = cg.pids();
         if (pids.length === 0) break;
-        for (const p of pids) native.kill(p, 9);
+        for (const p of pids) signal(p, 9);
         if (cg.isFrozen()) cg.thaw();
         Bun.sleepSync(10);
       }
@@ -139,9 +157,7 @@ export class Container {
   }
 
   private waitGone(): void {
-    for (let i = 0; i < 500 && isAlive(this.rec); i++) {
-      native.waitpid(this.rec.pid, 1 /* WNOHANG: reap it if it is our child */);
-      Bun.sleepSync(2);
-    }
+    // A zombie counts as gone (isAlive), so this never needs to be the process's parent.
+    for (let i = 0; i < 500 && isAlive(this.rec); i++) Bun.sleepSync(2);
   }
 }
