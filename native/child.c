@@ -526,6 +526,10 @@ void child_main(struct plan *p) {
    * then takes the fork below, as a joined one does. */
   int deferred_pid = 0;
   if (p->clone_flags & CLONE_NEWUSER) {
+    /* Namespaces given by path are joined before: in the new user namespace we would have no
+     * capability over them. */
+    join_namespaces(p, &deferred_pid);
+    p->nns = 0;
     if (unshare((int)p->clone_flags) < 0) die("create the user namespace (and the namespaces it owns)", NULL, errno);
     deferred_pid = (p->clone_flags & CLONE_NEWPID) != 0;
     if (sync_send(g_sync_fd, SYNC_USERNS, 0) < 0) _exit(1);

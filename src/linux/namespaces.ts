@@ -52,12 +52,9 @@ export function planNamespaces(list: Namespace[] | undefined): NamespacePlan {
     else if (ns.type === "time") timeNew = true;
     else cloneFlags |= CLONE_NEW[ns.type];
   }
-  // A namespace made by clone together with a new user namespace belongs to it; one joined by path
-  // belongs to another user namespace, in which the child (now in its own) has no capabilities.
-  const foreign = join.find((j) => j.type !== "user");
-  if (cloneFlags & CLONE_NEW.user && foreign) {
-    throw new BuncError(`config.json: linux.namespaces: the ${foreign.type} namespace at ${foreign.path} cannot be joined from a new user namespace: give "user" the path of the user namespace that owns it`);
-  }
+  // A new user namespace with namespaces joined by path (e.g. a host network namespace): the child
+  // joins those first, while it is still privileged where they live, then makes the user
+  // namespace and the rest (as runc does); the joined ones stay owned by their own user namespace.
   if (join.some((j) => j.type === "user")) return { cloneFlags: 0, unshareFlags: cloneFlags, cgroupNsAfter, timeNew, join: sortForJoin(join) };
   return { cloneFlags, unshareFlags: 0, cgroupNsAfter, timeNew, join: sortForJoin(join) };
 }

@@ -3,7 +3,7 @@
 // inside and outside can be compared file by file.
 import { afterAll, afterEach, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Spec } from "../../src/spec/types.ts";
@@ -141,13 +141,18 @@ describeRoot("user namespaces", () => {
     expect(existsSync(join(b.root, b.id))).toBe(false);
   });
 
-  test("a namespace joined by path cannot go with a new user namespace", async () => {
-    const b = usernsBundle(["true"], (cfg) => {
-      cfg.linux!.namespaces = cfg.linux!.namespaces!.map((n) => (n.type === "network" ? { type: "network", path: "/proc/self/ns/net" } : n));
+  test("a namespace joined by path goes with a new user namespace (joined first, as runc)", async () => {
+    // the host's network namespace (this test's), owned by the host's user namespace
+    const b = usernsBundle(["sh", "-c", "readlink /proc/self/ns/net; readlink /proc/self/ns/user; id -u"], (cfg) => {
+      cfg.linux!.namespaces = cfg.linux!.namespaces!.map((n) => (n.type === "network" ? { type: "network", path: `/proc/${process.pid}/ns/net` } : n));
+      cfg.mounts = cfg.mounts!.filter((m) => m.destination !== "/sys" && m.destination !== "/sys/fs/cgroup");
     });
     const r = await run(b);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('the network namespace at /proc/self/ns/net cannot be joined from a new user namespace');
+    expect(r.stderr).toBe("");
+    const [net, user, uid] = r.stdout.trim().split("\n");
+    expect(net).toBe(readlinkSync("/proc/self/ns/net"));
+    expect(user).not.toBe(readlinkSync("/proc/self/ns/user"));
+    expect(uid).toBe("0");
   });
 });
 
