@@ -5,59 +5,14 @@ import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-export interface CmdResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
+// Commands run to completion with their output in files: the test helpers' runner, with a
+// longer default timeout (client commands start containers of their own).
+import { cmd as runToCompletion, type BuncResult as CmdResult, type CmdOptions } from "../helpers/run.ts";
+import { cgroupPids, cgroupTree } from "../helpers/bundle.ts";
+export type { CmdResult, CmdOptions };
 
-export interface CmdOptions {
-  stdin?: string;
-  timeoutMs?: number;
-  env?: Record<string, string | undefined>;
-  cwd?: string;
-}
-
-let outDir: string | undefined;
-let n = 0;
-
-/**
- * Run argv to completion. Output goes to files, not pipes: a client may leave a process behind
- * that inherited them (a detached container's stdio), and a pipe would then never close.
- */
-export async function cmd(argv: string[], opts: CmdOptions = {}): Promise<CmdResult> {
-  outDir ??= mkdtempSync(join(tmpdir(), "bunc-clients-out-"));
-  const base = join(outDir, `${process.pid}-${++n}`);
-  const out = openSync(`${base}.out`, "w+");
-  const err = openSync(`${base}.err`, "w+");
-  const timeoutMs = opts.timeoutMs ?? 60_000;
-  let timedOut = false;
-  try {
-    const proc = Bun.spawn(argv, {
-      stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
-      stdout: out,
-      stderr: err,
-      env: { ...process.env, ...opts.env },
-      cwd: opts.cwd,
-    });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      proc.kill("SIGKILL");
-    }, timeoutMs);
-    const code = await proc.exited.finally(() => clearTimeout(timer));
-    return {
-      code,
-      stdout: readFileSync(`${base}.out`, "utf8"),
-      stderr: readFileSync(`${base}.err`, "utf8") + (timedOut ? `\n[killed after ${timeoutMs} ms]` : ""),
-      timedOut,
-    };
-  } finally {
-    closeSync(out);
-    closeSync(err);
-    rmSync(`${base}.out`, { force: true });
-    rmSync(`${base}.err`, { force: true });
-  }
+export function cmd(argv: string[], opts: CmdOptions = {}): Promise<CmdResult> {
+  return runToCompletion(argv, { timeoutMs: 60_000, ...opts });
 }
 
 /** cmd(), throwing with the output when the exit status is not 0. */
@@ -67,9 +22,6 @@ export async function cmdOk(argv: string[], opts: CmdOptions = {}): Promise<CmdR
   return r;
 }
 
-process.on("exit", () => {
-  if (outDir) rmSync(outDir, { recursive: true, force: true });
-});
 
 export function hasCommand(name: string): boolean {
   return Bun.which(name) !== null;
@@ -145,32 +97,17 @@ export function cgroupHierarchies(): string[] {
   return [...seen];
 }
 
-function subtree(dir: string): string[] {
-  const out = [dir];
-  try {
-    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) out.push(...subtree(join(dir, e.name)));
-  } catch {}
-  return out;
-}
-
-function pidsOf(dir: string): number[] {
-  try {
-    return readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
 
 /** Processes in the cgroup `path` (relative to each hierarchy) or below it. */
 export function cgroupProcesses(path: string): number[] {
   const pids = new Set<number>();
-  for (const h of cgroupHierarchies()) for (const d of subtree(join(h, path))) for (const p of pidsOf(d)) pids.add(p);
+  for (const h of cgroupHierarchies()) for (const d of cgroupTree(join(h, path))) for (const p of cgroupPids(d)) pids.add(p);
   return [...pids];
 }
 
 /** Cgroup directories named `path` (or below) that exist in some hierarchy. */
 export function cgroupDirsUnder(path: string): string[] {
-  return cgroupHierarchies().flatMap((h) => (existsSync(join(h, path)) ? subtree(join(h, path)) : []));
+  return cgroupHierarchies().flatMap((h) => (existsSync(join(h, path)) ? cgroupTree(join(h, path)) : []));
 }
 
 /**
@@ -183,14 +120,14 @@ export function removeCgroupTree(path: string, allowOutside = false): void {
   for (const h of cgroupHierarchies()) {
     const top = join(h, path);
     if (!existsSync(top)) continue;
-    const dirs = subtree(top);
+    const dirs = cgroupTree(top);
     for (const d of dirs) {
       for (const f of ["freezer.state", "cgroup.freeze"]) {
         if (existsSync(join(d, f))) Bun.spawnSync(["sh", "-c", `echo ${f === "freezer.state" ? "THAWED" : 0} > '${join(d, f)}'`]);
       }
     }
     for (let attempt = 0; ; attempt++) {
-      for (const d of dirs) for (const p of pidsOf(d)) killPid(p);
+      for (const d of dirs) for (const p of cgroupPids(d)) killPid(p);
       let left = 0;
       for (const d of [...dirs].reverse()) {
         try {

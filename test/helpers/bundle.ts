@@ -283,7 +283,8 @@ function removeTestCgroup(path: string): void {
   }
 }
 
-function cgroupTree(dir: string): string[] {
+/** dir and every cgroup below it */
+export function cgroupTree(dir: string): string[] {
   const out = [dir];
   try {
     for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) out.push(...cgroupTree(join(dir, e.name)));
@@ -291,7 +292,8 @@ function cgroupTree(dir: string): string[] {
   return out;
 }
 
-function cgroupPids(dir: string): number[] {
+/** the pids in one cgroup directory (empty when it is gone) */
+export function cgroupPids(dir: string): number[] {
   try {
     return readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
   } catch {

@@ -33,19 +33,27 @@ export interface BuncOptions {
 let outputDir: string | undefined;
 let calls = 0;
 
+export interface CmdOptions {
+  stdin?: string | Uint8Array;
+  /** the command is killed (SIGKILL) after this long; default 30 s */
+  timeoutMs?: number;
+  /** extra environment on top of the test's own */
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+}
+
 /**
- * Run `bunc [--root R] ...args` to completion and collect its output.
+ * Run argv to completion and collect its output.
  *
  * Output goes to files, not pipes: after `create` or `run -d` the container process still holds
  * the stdio it inherited, so a pipe would not reach end-of-file until the container exits.
  */
-export async function bunc(args: string[], opts: BuncOptions = {}): Promise<BuncResult> {
+export async function cmd(argv: string[], opts: CmdOptions = {}): Promise<BuncResult> {
   outputDir ??= mkdtempSync(join(tmpdir(), "bunc-test-output-"));
   const outFile = join(outputDir, `${process.pid}-${++calls}.out`);
   const errFile = join(outputDir, `${process.pid}-${calls}.err`);
   const out = openSync(outFile, "w+");
   const err = openSync(errFile, "w+");
-  const argv = [buncBin(), ...(opts.root ? ["--root", opts.root] : []), ...args];
   const timeoutMs = opts.timeoutMs ?? 30_000;
   let timedOut = false;
   try {
@@ -70,6 +78,11 @@ export async function bunc(args: string[], opts: BuncOptions = {}): Promise<Bunc
     rmSync(outFile, { force: true });
     rmSync(errFile, { force: true });
   }
+}
+
+/** Run `bunc [--root R] ...args` to completion and collect its output (see cmd()). */
+export function bunc(args: string[], opts: BuncOptions = {}): Promise<BuncResult> {
+  return cmd([buncBin(), ...(opts.root ? ["--root", opts.root] : []), ...args], opts);
 }
 
 process.on("exit", () => {
