@@ -149,7 +149,7 @@ function execedChildOf(pid: number): number | undefined {
 
 async function finish(l: Launched): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   await l.proc.exited;
-  return { code: l.proc.exitCode, signal: l.proc.signalCode, stdout: await l.stdout, stderr: await l.stderr };
+  return { code: l.proc.exitCode, signal: l.proc.signalCode === null ? null : String(l.proc.signalCode), stdout: await l.stdout, stderr: await l.stderr };
 }
 
 /** Run bunc-init to completion. */
