@@ -87,7 +87,7 @@ deps:
 
 # The whole suite: unit and integration tests (real containers, containerd, podman), then the
 # cgroup v2 + systemd node in the VM rig beside the project (../shared/vmrig), when it is there.
-test: deps all
+test: deps all typecheck
 	$(BUN) test --timeout 60000
 	$(MAKE) test-vm
 
