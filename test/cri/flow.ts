@@ -258,7 +258,13 @@ export class PodFlow {
     }
     const go = await this.exec(id, ["touch", "/tmp/go"]);
     checkEq(go.exitCode, 0, "touch /tmp/go");
-    const st = await this.timed("OOM kill reported", () => this.waitState(id, "CONTAINER_EXITED"));
+    let st = await this.timed("OOM kill reported", () => this.waitState(id, "CONTAINER_EXITED"));
+    // containerd learns the exit (wait4) and the OOM (the cgroup's memory events) on two paths;
+    // when the exit lands first the reason is set by the OOM event a moment later.
+    for (let i = 0; i < 100 && st.reason !== "OOMKilled"; i++) {
+      await sleep(100);
+      st = (await this.status(id)).status;
+    }
     checkEq({ reason: st.reason, exitCode: st.exitCode }, { reason: "OOMKilled", exitCode: 137 }, "OOM-killed container status");
   }
 
