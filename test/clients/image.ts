@@ -20,11 +20,11 @@ export function busyboxImageArchive(): string {
     buildBusyboxOciLayout(layout, { name: IMAGE, tag: IMAGE, cmd: ["sh"] });
     const file = join(work, "busybox.oci.tar");
     ociArchive(layout, file);
-    // Reproducible output: the same busybox gives the same archive, so a shared name is safe.
-    const final = join(testCacheDir(), `busybox-image-${process.pid}.oci.tar`);
+    // Reproducible output: the same busybox gives the same archive, so one shared, cached file
+    // (replaced atomically) serves every test process and is never left behind per run.
+    const final = join(testCacheDir(), "busybox-image.oci.tar");
     renameSync(file, final);
     archive = final;
-    process.on("exit", () => rmSync(final, { force: true }));
     return final;
   } finally {
     rmSync(work, { recursive: true, force: true });
