@@ -97,7 +97,8 @@ test: deps all typecheck
 VMRIG ?= ../shared/vmrig
 test-vm: all
 	@if [ -x $(VMRIG)/run.sh ]; then \
-	  $(VMRIG)/run.sh --timeout 1500 --share . test/vm/cgroup2.sh && VMRIG=$(VMRIG) test/vm/clients.sh; \
+	  $(VMRIG)/run.sh --timeout 1500 --share . test/vm/cgroup2.sh && \
+	  $(VMRIG)/run.sh --timeout 900 --share . test/vm/pod.sh && VMRIG=$(VMRIG) test/vm/clients.sh; \
 	else echo "test-vm: $(VMRIG)/run.sh not found: the cgroup v2 + systemd suites were not run"; fi
 
 # TypeScript's own check of the whole tree (bun only strips types).

@@ -1,6 +1,7 @@
 // bunc's cgroup library. The driver is chosen once, from the host's layout (v1, hybrid, v2) and
 // --systemd-cgroup; the container code sees only the Cgroup interface. Nothing outside this
 // directory writes cgroup files.
+import { readFileSync } from "node:fs";
 import { BuncError } from "../errors.ts";
 import { hostLayout, type Layout } from "./layout.ts";
 import { v1Paths, v2Path } from "./paths.ts";
@@ -31,6 +32,23 @@ export function newCgroup(opts: CgroupOptions): Cgroup {
     return new V2Cgroup(s, layout.unified!.mountpoint);
   }
   return new V1Cgroup({ ...base, driver: "fs1", paths: v1Paths(layout, opts.cgroupsPath, opts.id) });
+}
+
+/**
+ * OOM kills counted in the parent of a cgroup v2 leaf (memory.events is hierarchical there), or
+ * undefined on v1. With the systemd driver a container's scope is gone as soon as its last process
+ * is: comparing its parent's count before and after is then the way to tell an OOM kill.
+ */
+export function parentOomKillCount(cg: Cgroup): number | undefined {
+  const leaf = cg.paths()[""];
+  if (!leaf) return undefined;
+  try {
+    const events = readFileSync(`${leaf.slice(0, leaf.lastIndexOf("/"))}/memory.events`, "utf8");
+    const m = /^oom_kill (\d+)$/m.exec(events);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function isSaved(x: unknown): x is SavedCgroup {

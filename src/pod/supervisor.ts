@@ -8,7 +8,7 @@ import { hostname as osHostname } from "node:os";
 import { BuncError } from "../errors.ts";
 import { logError, logWarn } from "../log.ts";
 import * as native from "../native.ts";
-import { newCgroup } from "../cgroups/index.ts";
+import { newCgroup, parentOomKillCount } from "../cgroups/index.ts";
 import { Container } from "../container/container.ts";
 import { createContainer } from "../container/create.ts";
 import { execInContainer } from "../container/exec.ts";
@@ -41,6 +41,8 @@ interface Instance {
   killing?: Promise<void>;
   /** why a postStart hook killed it, for the terminated message */
   hookError?: string;
+  /** OOM kills in the parent cgroup (v2) when it started: see parentOomKillCount */
+  parentOoms?: number;
 }
 
 interface Slot {
@@ -406,7 +408,8 @@ export class Supervisor {
       native.closeFd(created.syncFd);
     }
     const startedAt = now();
-    slot.inst = { c: container, pid, startedAt, exit, drained: io.drained };
+    const cg = container.cgroup();
+    slot.inst = { c: container, pid, startedAt, exit, drained: io.drained, parentOoms: cg ? parentOomKillCount(cg) : undefined };
     st.containerID = `bunc://${id}`;
     st.state = { running: { startedAt } };
     st.started = true;
@@ -449,6 +452,11 @@ export class Supervisor {
     } catch {}
     const code = exitStatus(wstatus);
     const sig = wstatus & 0x7f;
+    const cg = inst.c.cgroup();
+    if (!oom && sig === SIGKILL && inst.parentOoms !== undefined && cg) {
+      // systemd collected the container's scope with its counters: ask the pod's slice.
+      oom = (parentOomKillCount(cg) ?? 0) > inst.parentOoms;
+    }
     const c = slot.spec;
     await inst.c.delete(true).catch((e) => logWarn(`pod ${this.name}: delete ${c.name}: ${(e as Error).message}`));
     // The pipes end when the last process holding them is gone (delete killed the rest).
