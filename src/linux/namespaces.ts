@@ -1,5 +1,4 @@
 // OCI namespace types -> CLONE_NEW* flags, and which are created by clone vs joined by path.
-import { BuncError } from "../errors.ts";
 import type { Namespace, NamespaceType } from "../spec/types.ts";
 
 export const CLONE_NEW: Record<NamespaceType, number> = {

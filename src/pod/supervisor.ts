@@ -57,16 +57,6 @@ interface Slot {
 }
 
 const now = () => new Date().toISOString();
-const NR_SETPGID = process.arch === "x64" ? 109 : 154;
-
-/**
- * Put a created container's process (our child, not yet exec'd) in a process group of its own:
- * a Ctrl-C at the terminal of a foreground `pod run` must reach only the supervisor, which
- * stops the pod gracefully, not every container at once.
- */
-function ownProcessGroup(pid: number): void {
-  native.sys(NR_SETPGID, pid, pid);
-}
 
 function sleep(ms: number, slot?: Slot): Promise<void> {
   return new Promise((resolve) => {
@@ -221,8 +211,9 @@ export class Supervisor {
       stdio: [devNullFd(), devNullFd(), devNullFd()],
     });
     const c = new Container(this.root, created.record);
+    // Each container process has a session (and process group) of its own (native/child.c), so a
+    // Ctrl-C at the terminal of a foreground `pod run` reaches only the supervisor.
     const exit = waitChild(created.record.pid);
-    ownProcessGroup(created.record.pid);
     this.sandbox = { c, pid: created.record.pid, exit };
     c.start();
     const m = native.syncRecv(created.syncFd);
@@ -393,7 +384,6 @@ export class Supervisor {
     const container = new Container(this.root, created.record);
     const pid = created.record.pid;
     const exit = waitChild(pid);
-    ownProcessGroup(pid);
     try {
       container.start();
       const m = native.syncRecv(created.syncFd);

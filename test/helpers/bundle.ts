@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Spec } from "../../src/spec/types.ts";
 import { busyboxRootfs } from "./rootfs.ts";
 import { buncBin } from "./run.ts";
+import { pidStartTime } from "../../src/container/state.ts";
 
 export const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 export const DEFAULT_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
@@ -224,20 +225,12 @@ function killRecordedInit(stateFile: string): void {
   const pid = rec.pid;
   if (!pid || pid <= 1 || pid === process.pid) return;
   // Only kill the process the record describes, not a later process that reused its pid.
-  if (rec.pidStartTime !== undefined && startTime(pid) !== rec.pidStartTime) return;
+  if (rec.pidStartTime !== undefined && pidStartTime(pid) !== rec.pidStartTime) return;
   try {
     process.kill(pid, "SIGKILL");
   } catch {}
 }
 
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
-}
 
 /** Every mounted hierarchy under /sys/fs/cgroup (v1 controllers, named ones, the unified one). */
 function cgroupHierarchies(): string[] {

@@ -9,6 +9,7 @@ import { stringify } from "yaml";
 import { mountsUnder, uniqueId } from "../helpers/bundle.ts";
 import { busyboxRootfs } from "../helpers/rootfs.ts";
 import { bunc, buncBin, type BuncOptions, type BuncResult } from "../helpers/run.ts";
+import { pidStartTime } from "../../src/container/state.ts";
 
 export interface PodEnv {
   id: string;
@@ -80,14 +81,6 @@ process.on("exit", () => {
   } catch {}
 });
 
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
-}
 
 function cleanupEnv(e: PodEnv): void {
   const pods = existsSync(join(e.root, "pods")) ? readdirSync(join(e.root, "pods")) : [];
@@ -98,7 +91,7 @@ function cleanupEnv(e: PodEnv): void {
     try {
       const rec = JSON.parse(readFileSync(join(e.root, "pods", name, "pod.json"), "utf8"));
       const s = rec.bunc?.supervisor;
-      if (s?.pid > 1 && startTime(s.pid) === s.startTime) process.kill(s.pid, "SIGKILL");
+      if (s?.pid > 1 && pidStartTime(s.pid) === s.startTime) process.kill(s.pid, "SIGKILL");
     } catch {}
   }
   // 3. containers still recorded under --root
