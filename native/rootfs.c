@@ -234,10 +234,34 @@ static void readonly_paths(int rootfd, const struct plan *p) {
   }
 }
 
+/* pivot_root (and --no-pivot's MS_MOVE) refuse a new root that is shared or sits on a shared
+ * mount. With linux.rootfsPropagation "shared"/"rshared" everything is shared at this point, so the
+ * mount holding the rootfs (the first mount point walking up from it) is made private in this
+ * namespace, before the rootfs is bound onto itself (the bind then starts private too). This
+ * also keeps that bind from propagating to the host. "/" gets the asked propagation again after
+ * the pivot (enter_rootfs), as runc and crun do. */
+static void make_rootfs_mount_private(const char *rootfs) {
+  int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) die("rootfs: open", rootfs, errno);
+  for (;;) {
+    char fp[32];
+    int r = do_mount(NULL, fdpath(fp, fd), NULL, MS_PRIVATE, NULL);
+    if (r == 0) break;
+    /* EINVAL: not the root of a mount; go one directory up ("/" is always a mount root) */
+    if (r != -EINVAL) die("rootfs: make the mount holding it private", rootfs, -r);
+    int up = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (up < 0) die("rootfs: open parent of", rootfs, errno);
+    close(fd);
+    fd = up;
+  }
+  close(fd);
+}
+
 int setup_rootfs(const struct plan *p) {
   unsigned long prop = p->rootfs_propagation ? p->rootfs_propagation : (MS_SLAVE | MS_REC);
   int r = do_mount(NULL, "/", NULL, prop, NULL);
   if (r < 0) die("rootfs: set propagation of /", NULL, -r);
+  if (prop & MS_SHARED) make_rootfs_mount_private(p->rootfs);
   /* pivot_root needs the new root to be a mount point. */
   r = do_mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL);
   if (r < 0) die("rootfs: bind", p->rootfs, -r);
@@ -302,6 +326,11 @@ void enter_rootfs(int rootfd, const struct plan *p) {
     close(oldroot);
   }
   if (chdir("/") < 0) die("rootfs: chdir /", NULL, errno);
+  /* Only now, on the container's own root: before the pivot it would have reached the host's. */
+  if (p->rootfs_propagation) {
+    int r = do_mount(NULL, "/", NULL, p->rootfs_propagation, NULL);
+    if (r < 0) die("rootfs: set propagation of the new /", NULL, -r);
+  }
   if (p->root_readonly) {
     int r = do_mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
     if (r == -EPERM) r = do_mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags("/"), NULL);

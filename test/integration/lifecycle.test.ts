@@ -259,6 +259,45 @@ describeRoot("root filesystem and mounts", () => {
     }
   });
 
+  test("mount propagation as the CRI asks it: Bidirectional (rshared, rootfsPropagation rshared) and HostToContainer (rslave)", async () => {
+    // containerd gives a Bidirectional volume the options rbind,rshared and the whole container
+    // rootfsPropagation "rshared"; pivot_root refuses a shared new root, so the runtime must make
+    // the mount holding the rootfs private first (this failed with EINVAL before).
+    const base = mkdtempSync(join(tmpdir(), "bunc-prop-"));
+    const shared = join(base, "shared"), slave = join(base, "slave");
+    const sh = (c: string) => expect(Bun.spawnSync(["sh", "-c", c]).exitCode).toBe(0);
+    const b = bundle({
+      args: ["sh", "-c", "mkdir -p /mnt/bi/sub && mount -t tmpfs inner /mnt/bi/sub && touch /mnt/bi/sub/from-container && " +
+        "for i in $(seq 200); do [ -e /mnt/sl/late/from-host ] && echo saw-host-mount && break; sleep 0.05; done; " +
+        "awk '$5 == \"/\" && / shared:/' /proc/self/mountinfo | wc -l"],
+    });
+    try {
+      sh(`mkdir -p ${shared} ${slave} && mount --bind ${shared} ${shared} && mount --make-shared ${shared} && mount --bind ${slave} ${slave} && mount --make-shared ${slave}`);
+      b.config.process!.capabilities = { bounding: ["CAP_SYS_ADMIN"], effective: ["CAP_SYS_ADMIN"], permitted: ["CAP_SYS_ADMIN"] };
+      b.config.mounts!.push(
+        { destination: "/mnt/bi", type: "bind", source: shared, options: ["rbind", "rshared", "rw"] },
+        { destination: "/mnt/sl", type: "bind", source: slave, options: ["rbind", "rslave", "rw"] },
+      );
+      b.config.linux!.rootfsPropagation = "rshared";
+      b.writeConfig();
+      const run = bunc(["run", "--bundle", b.dir, b.id], { root: b.root });
+      // the container's mount reaches the host ...
+      await waitFor(() => existsSync(join(shared, "sub", "from-container")), 10_000, "the container's tmpfs on the host");
+      // ... and a mount the host makes afterwards reaches the container
+      sh(`mkdir -p ${slave}/late && mount -t tmpfs outer ${slave}/late && touch ${slave}/late/from-host`);
+      const r = await run;
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim().split("\n")).toEqual(["saw-host-mount", "1"]); // and the new / is shared
+      // nothing of the container but the Bidirectional mount landed on the host
+      const hostMounts = readFileSync("/proc/self/mountinfo", "utf8");
+      expect(hostMounts).not.toContain(b.rootfs);
+    } finally {
+      Bun.spawnSync(["sh", "-c", `umount ${shared}/sub ${slave}/late; umount ${shared} ${slave}`]);
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
   test("a missing bind source is refused with its path", async () => {
     const r = await sh("true", (b) => b.config.mounts!.push({ destination: "/x", type: "bind", source: "/nonexistent-src", options: ["bind"] }));
     expect(r.code).not.toBe(0);
