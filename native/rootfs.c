@@ -235,10 +235,10 @@ static void readonly_paths(int rootfd, const struct plan *p) {
 }
 
 /* pivot_root (and --no-pivot's MS_MOVE) refuse a new root that is shared or sits on a shared
- * mount. With linux.rootfsPropagation "shared"/"rshared" everything is shared at this point, so the
- * mount holding the rootfs (the first mount point walking up from it) is made private in this
- * namespace, before the rootfs is bound onto itself (the bind then starts private too). This
- * also keeps that bind from propagating to the host. "/" gets the asked propagation again after
+ * mount, and an unbindable mount cannot be bound. With linux.rootfsPropagation "(r)shared" or
+ * "(r)unbindable" "/" is that now, so the mount holding the rootfs (the first mount point walking
+ * up from it) is made private in this namespace before the rootfs is bound onto itself (the bind
+ * then starts private too, and does not propagate to the host), as crun does. "/" gets the asked propagation again after
  * the pivot (enter_rootfs), as runc and crun do. */
 static void make_rootfs_mount_private(const char *rootfs) {
   int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -261,7 +261,7 @@ int setup_rootfs(const struct plan *p) {
   unsigned long prop = p->rootfs_propagation ? p->rootfs_propagation : (MS_SLAVE | MS_REC);
   int r = do_mount(NULL, "/", NULL, prop, NULL);
   if (r < 0) die("rootfs: set propagation of /", NULL, -r);
-  if (prop & MS_SHARED) make_rootfs_mount_private(p->rootfs);
+  if (prop & (MS_SHARED | MS_UNBINDABLE)) make_rootfs_mount_private(p->rootfs);
   /* pivot_root needs the new root to be a mount point. */
   r = do_mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL);
   if (r < 0) die("rootfs: bind", p->rootfs, -r);

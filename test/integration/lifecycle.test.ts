@@ -298,6 +298,14 @@ describeRoot("root filesystem and mounts", () => {
     }
   });
 
+  test("rootfsPropagation shared and unbindable reach the container's / (each failed in pivot_root or the rootfs bind before)", async () => {
+    for (const [prop, want] of [["shared", /^shared:\d+$/], ["unbindable", /^unbindable$/]] as const) {
+      const r = await sh("awk '$5 == \"/\" { print $7 }' /proc/self/mountinfo", (b) => (b.config.linux!.rootfsPropagation = prop));
+      expect(r.stderr).toBe("");
+      expect(r.stdout.trim()).toMatch(want);
+    }
+  });
+
   test("a missing bind source is refused with its path", async () => {
     const r = await sh("true", (b) => b.config.mounts!.push({ destination: "/x", type: "bind", source: "/nonexistent-src", options: ["bind"] }));
     expect(r.code).not.toBe(0);
