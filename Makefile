@@ -21,7 +21,7 @@ COMPILE_FLAGS := --no-compile-autoload-bunfig --no-compile-autoload-dotenv --no-
   --no-compile-autoload-package-json --compile-jit-policy=100
 
 SHIM_SRC := native/shim.c native/ttyproxy.c native/plan.c native/util.c
-CHILD_SRC := native/child_main.c native/child.c native/rootfs.c native/hooks.c native/terminal.c native/plan.c native/util.c
+CHILD_SRC := native/child_main.c native/child.c native/rootfs.c native/copyup.c native/hooks.c native/terminal.c native/plan.c native/util.c
 CFLAGS_CHILD := -O2 -g0 -static -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -s
 SHIM_HDR := $(wildcard native/*.h)
 TS_SRC   := $(shell find src -name '*.ts')

@@ -11,5 +11,6 @@ void enter_rootfs(int rootfd, const struct plan *p);  /* pivot_root (or chroot),
 void run_hooks(const struct plan *p, uint32_t kind);
 void setup_terminal(const struct plan *p);
 void mount_console(int slave);                       /* after pivot_root: the pty slave on /dev/console */
+void copy_up(int src, int dst);                      /* tmpcopyup: the covered directory's content into the tmpfs */
 
 #endif

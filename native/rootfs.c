@@ -94,7 +94,7 @@ static void mount_one(int rootfd, const struct plan_mount *m) {
   if (!is_file && !S_ISDIR(st.st_mode)) die("mount: target is not a directory:", m->target, ENOTDIR);
   if (is_file && S_ISDIR(st.st_mode)) die("mount: target is a directory, source is not:", m->target, EISDIR);
   fdpath(p, fd);
-  int r;
+  int r, copysrc = -1;
   if ((m->kind & MK_BIND) && m->srcfd >= 0) {
     /* A tree the parent cut and prepared (an idmapped mount): it only needs to be put in place. */
     r = move_tree(m->srcfd, fd);
@@ -104,6 +104,9 @@ static void mount_one(int rootfd, const struct plan_mount *m) {
     r = do_mount(m->source, p, NULL, MS_BIND | (m->flags & MS_REC), NULL);
     if (r < 0) die("mount: bind", m->source, -r);
   } else {
+    /* tmpcopyup: keep the covered directory open to copy its content into the new tmpfs */
+    if (m->kind & MK_TMPCOPYUP) copysrc = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (copysrc == -1 && (m->kind & MK_TMPCOPYUP)) die("mount: tmpcopyup: open", m->target, errno);
     r = do_mount(m->source, p, m->fstype, m->flags & ~(unsigned long)(MS_REC), m->data[0] ? m->data : NULL);
     if (r == -EPERM && (m->kind & MK_SYSFS)) {
       /* Without its own network namespace a container may not mount sysfs: bind the host's. */
@@ -122,6 +125,13 @@ static void mount_one(int rootfd, const struct plan_mount *m) {
   if ((m->kind & MK_BIND) && (m->kind & MK_REMOUNT)) {
     r = remount_fd(fd, m->flags & ~(unsigned long)(MS_BIND | MS_REC | MS_REMOUNT));
     if (r < 0) die("mount: remount", m->target, -r);
+  }
+  if (copysrc >= 0) {
+    int dst = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dst < 0) die("mount: tmpcopyup: open the new", m->target, errno);
+    copy_up(copysrc, dst);
+    close(dst);
+    close(copysrc);
   }
   if (m->nprop) apply_propagation(m, fd);
   if (m->kind & MK_REC_ATTR) apply_attrs(m, fd);

@@ -122,8 +122,9 @@ function planMounts(spec: Spec, ctx: PlanContext): PlanMount[] {
     if (m.type === "bind" || o.bind) return void out.push(bindMount(m, i, ctx));
     if (o.idmap) throw new BuncError(`config.json: mounts[${i}]: "idmap"/"ridmap" apply to bind mounts only`);
     if (m.type === "cgroup" || m.type === "cgroup2") return void out.push(...cgroupMounts(m, ctx.cgroupMount));
-    if (o.tmpcopyup) throw new BuncError(`config.json: mounts[${i}].options: "tmpcopyup" is not supported yet`);
     let kind = 0;
+    // as runc: the option means something for a tmpfs only, and is ignored elsewhere
+    if (o.tmpcopyup && m.type === "tmpfs") kind |= MK.TMPCOPYUP;
     if (m.type === "proc") kind |= MK.PROC;
     if (m.type === "sysfs") kind |= MK.SYSFS;
     if (o.recAttrSet || o.recAttrClr) kind |= MK.REC_ATTR;

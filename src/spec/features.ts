@@ -28,9 +28,6 @@ export const BUILD_SUPPORT = {
   idmapMounts: true, // mount uidMappings/gidMappings, "idmap"/"ridmap" (src/linux/idmap.ts)
 } as const;
 
-/** Mount options bunc knows but still refuses (so not claimed in the features document). */
-export const REFUSED_MOUNT_OPTIONS: readonly string[] = ["tmpcopyup"];
-
 /** bunc's own config.json annotations, described in the features annotations. */
 export const CONFIG_ANNOTATIONS: Readonly<Record<string, string>> = {
   "run.bunc.init": 'config annotation: "true" runs bunc\'s init as the container\'s PID 1 (like --init)',
@@ -77,7 +74,7 @@ export function buildFeatures(opts: FeaturesOptions): Features {
     ociVersionMin: "1.0.0",
     ociVersionMax: OCI_VERSION,
     hooks: [...HOOK_KINDS],
-    mountOptions: KNOWN_MOUNT_OPTIONS.filter((o) => !REFUSED_MOUNT_OPTIONS.includes(o)),
+    mountOptions: [...KNOWN_MOUNT_OPTIONS],
     linux: {
       namespaces: [...NAMESPACE_TYPES].sort(),
       capabilities: [...CAPABILITIES],

@@ -104,6 +104,13 @@ describe.skipIf(!!unavailable)("podman --runtime bunc", () => {
     }
   }, 60_000);
 
+  test("run --read-only --tmpfs /etc: / is read-only; the tmpfs is writable and starts with the image's /etc (podman asks tmpcopyup)", async () => {
+    const r = await run(["--rm", "--read-only", "--tmpfs", "/etc"], ["sh", "-c", "touch /x; grep -c '^root:' /etc/passwd; touch /etc/y && echo etc-ok; touch /tmp/z && echo tmp-ok"]);
+    expect(r.stderr).toContain("touch: /x: Read-only file system");
+    expect(r.stdout).toBe("1\netc-ok\ntmp-ok\n");
+    expect(r.code).toBe(0);
+  }, 60_000);
+
   test("run --init: podman's catatonit is PID 1, the command runs under it, the status passes through", async () => {
     const r = await run(["--rm", "--init"], ["sh", "-c", "tr '\\0' ' ' < /proc/1/cmdline; echo; echo $$; exit 5"]);
     const [pid1, self] = r.stdout.trim().split("\n");

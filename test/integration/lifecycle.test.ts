@@ -306,6 +306,33 @@ describeRoot("root filesystem and mounts", () => {
     }
   });
 
+  test("tmpcopyup (podman's --tmpfs): the tmpfs starts with a copy of the covered directory, owners, modes, links and times kept", async () => {
+    const b = copyBundle({
+      args: ["sh", "-c", "awk '$5 == \"/data\" { print $9 }' /proc/self/mountinfo; " +
+        "cat /data/f /data/sub/deep/g; stat -c '%n %u:%g %a %Y' /data/f /data/sub /data/sub/deep/g /data/fifo; readlink /data/link; readlink /data/abs; " +
+        "stat -c %F /data/fifo; echo new > /data/new && cat /data/new"],
+    });
+    const d = join(b.rootfs, "data");
+    mkdirSync(join(d, "sub", "deep"), { recursive: true });
+    writeFileSync(join(d, "f"), "top\n");
+    writeFileSync(join(d, "sub", "deep", "g"), "deep\n");
+    symlinkSync("sub/deep/g", join(d, "link"));
+    symlinkSync("/etc/passwd", join(d, "abs")); // copied as a link, never followed on the host
+    expect(Bun.spawnSync(["sh", "-c", `mkfifo ${d}/fifo && chown 1234:5678 ${d}/f && chmod 4755 ${d}/f && chown 99:98 ${d}/sub && chmod 775 ${d}/sub && touch -h -d @1000000000 ${d}/f ${d}/sub/deep/g ${d}/fifo ${d}/sub`]).exitCode).toBe(0);
+    b.config.mounts!.push({ destination: "/data", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "tmpcopyup", "size=1m"] });
+    b.writeConfig();
+    const r = await bunc(["run", "--bundle", b.dir, b.id], { root: b.root });
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim().split("\n")).toEqual([
+      "tmpfs", "top", "deep",
+      "/data/f 1234:5678 4755 1000000000", "/data/sub 99:98 775 1000000000", "/data/sub/deep/g 0:0 644 1000000000", "/data/fifo 0:0 644 1000000000",
+      "sub/deep/g", "/etc/passwd", "fifo", "new",
+    ]);
+    expect(r.code).toBe(0);
+    // the write went to the tmpfs, not to the rootfs
+    expect(existsSync(join(d, "new"))).toBe(false);
+  });
+
   test("a missing bind source is refused with its path", async () => {
     const r = await sh("true", (b) => b.config.mounts!.push({ destination: "/x", type: "bind", source: "/nonexistent-src", options: ["bind"] }));
     expect(r.code).not.toBe(0);

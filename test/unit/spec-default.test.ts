@@ -119,7 +119,7 @@ describe("bunc features", () => {
     expect(f.ociVersionMin).toBe("1.0.0");
     expect(f.ociVersionMax).toBe(OCI_VERSION);
     expect(f.hooks).toEqual(["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]);
-    expect(f.mountOptions).toEqual(KNOWN_MOUNT_OPTIONS.filter((o) => o !== "tmpcopyup")); // refused for now
+    expect(f.mountOptions).toEqual([...KNOWN_MOUNT_OPTIONS]);
     expect(f.mountOptions).toContain("ridmap");
     expect(f.linux.namespaces).toEqual(["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"]);
     expect(f.linux.capabilities).toEqual([...CAPABILITIES]);
