@@ -104,7 +104,8 @@ bunc = [${q(runtime)}]
     cgroupParent,
     baseArgs: base.slice(1),
     env,
-    podman: (args, o = {}) => cmd([...base, ...args], { timeoutMs: 120_000, ...o, env: { ...env, ...o.env } }),
+    // cwd: conmon writes a file named "oom" into its working directory when a container is OOM-killed
+    podman: (args, o = {}) => cmd([...base, ...args], { timeoutMs: 120_000, cwd: dir, ...o, env: { ...env, ...o.env } }),
     invocations: () => readInvocations(argvLog),
     async stop() {
       if (stopped) return;
