@@ -43,6 +43,7 @@ type Flags = {
   "--process"?: string; "--env"?: string[]; "--cwd"?: string; "--user"?: string; "--additional-gids"?: string[];
   "--tty"?: boolean; "--console-socket"?: string; "--detach"?: boolean; "--pid-file"?: string; "--cap"?: string[];
   "--no-new-privs"?: boolean; "--preserve-fds"?: string; "--apparmor"?: string; "--process-label"?: string; "--cgroup"?: string[];
+  "--ignore-paused"?: boolean;
   _: string[];
 };
 
@@ -97,6 +98,7 @@ export async function main(argv: string[], g: Globals): Promise<number> {
     pidFile: a["--pid-file"],
     detach,
     preserveFds: a["--preserve-fds"] ? intArg("--preserve-fds", a["--preserve-fds"]) : 0,
+    ignorePaused: !!a["--ignore-paused"],
   });
   if (detach) return 0;
   return superviseForeground(r.pid, r.ptyFd);

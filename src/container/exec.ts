@@ -20,6 +20,8 @@ export interface ExecOptions {
   pidFile?: string;
   detach: boolean;
   preserveFds: number;
+  /** --ignore-paused: exec into a frozen container anyway (the process starts frozen, as with runc) */
+  ignorePaused?: boolean;
   /** fds for the process's stdin/stdout/stderr (default: bunc's own) */
   stdio?: [number, number, number];
 }
@@ -40,7 +42,7 @@ function sameNamespace(a: string, b: string): boolean {
 export async function execInContainer(c: Container, o: ExecOptions): Promise<Execed> {
   const st = c.status();
   if (st === "stopped") throw new BuncError(`cannot exec in a stopped container "${c.id}"`);
-  if (st === "paused") throw new BuncError(`cannot exec in a paused container "${c.id}" (resume it first)`);
+  if (st === "paused" && !o.ignorePaused) throw new BuncError(`cannot exec in a paused container "${c.id}" (resume it first, or use --ignore-paused)`);
   const proc = o.process;
   if (!proc.args || proc.args.length === 0) throw new BuncError("exec: process.args: must not be empty");
   if (proc.terminal && o.detach && !o.consoleSocket)

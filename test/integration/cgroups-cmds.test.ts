@@ -68,6 +68,22 @@ describeRoot("cgroup commands", () => {
     expect(existsSync(`/sys/fs/cgroup/freezer${b.cgroupsPath}`)).toBe(false);
   });
 
+  test("exec into a paused container is refused, unless --ignore-paused: then the process runs once the container is resumed", async () => {
+    const { b } = await startSleeper();
+    await buncOk(["pause", b.id], { root: b.root });
+    const refused = await bunc(["exec", b.id, "true"], { root: b.root });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("cannot exec in a paused container");
+    let finished = false;
+    const exec = bunc(["exec", "--ignore-paused", b.id, "sh", "-c", "echo ran"], { root: b.root }).finally(() => (finished = true));
+    await Bun.sleep(700);
+    expect(finished).toBe(false); // frozen with the container
+    await buncOk(["resume", b.id], { root: b.root });
+    const r = await exec;
+    expect(r.stdout).toBe("ran\n");
+    expect(r.code).toBe(0);
+  });
+
   test("update with runc's flags changes the files and the saved config", async () => {
     const { b } = await startSleeper({ memory: { limit: 128 << 20 } });
     await buncOk(["update", "--memory", "64m", "--memory-swap", "96m", "--pids-limit", "50", "--cpu-share", "512", "--cpu-quota", "20000", "--cpu-period", "100000", "--cpuset-cpus", "0", b.id], { root: b.root });
