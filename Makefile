@@ -17,6 +17,8 @@ COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 # A compiled Bun program would otherwise read bunfig.toml (preload scripts!) and .env from the
 # directory it is started in: bunc runs as root, so none of that. A high JIT threshold suits a
 # program that lives for milliseconds (measured: -5 ms CPU per run, fewer compiler-thread stalls).
+# ESM with --splitting: each command's code is its own chunk, loaded by main.ts's import() only
+# when that command runs (measured: -1.7 ms on every command, e.g. `state`, against one bundle).
 COMPILE_FLAGS := --no-compile-autoload-bunfig --no-compile-autoload-dotenv --no-compile-autoload-tsconfig \
   --no-compile-autoload-package-json --compile-jit-policy=100
 
@@ -65,7 +67,7 @@ build/yaml.cjs: node_modules/.installed
 
 bin/bunc: node_modules/.installed src/linux/seccomp/syscalls.gen.ts build/dbus-next.cjs build/yaml.cjs build/shim.so build/bunc-init build/bunc-child $(TS_SRC)
 	@mkdir -p bin
-	$(BUN) build --compile --bytecode --minify --sourcemap=none $(COMPILE_FLAGS) \
+	$(BUN) build --compile --bytecode --minify --sourcemap=none $(COMPILE_FLAGS) --format=esm --splitting \
 	  --define BUNC_VERSION='"$(VERSION)"' --define BUNC_COMMIT='"$(COMMIT)"' \
 	  src/main.ts --outfile $@.tmp
 	mv -f $@.tmp $@  # atomic: tests running meanwhile never see bin/bunc missing

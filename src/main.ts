@@ -93,5 +93,5 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-// No top-level await: `bun build --bytecode` compiles CommonJS.
+// Exit with the command's status at once: nothing bunc starts may keep it alive.
 main(process.argv.slice(2)).then((code) => process.exit(code));
