@@ -7,6 +7,7 @@ import { hugePageSizes } from "./hugepages.ts";
 import type { Stats } from "./stats.ts";
 import { oomKillCountV1, statsV1 } from "./stats-v1.ts";
 import type { Cgroup, SavedCgroup } from "./types.ts";
+import { isFrozenV1 } from "./frozen.ts";
 import { cpusetInherit, setRealtime, setV1 } from "./v1-set.ts";
 
 /** runc's freezer retries: a v1 cgroup can stay FREEZING while tasks keep forking. */
@@ -33,20 +34,6 @@ export function freezeV1(dir: string): void {
     } catch {}
     throw e;
   }
-}
-
-/** FROZEN only when this cgroup itself was frozen (not merely a frozen ancestor). */
-export function isFrozenV1(dir: string): boolean {
-  for (let i = 0; i < 1000; i++) {
-    const state = readOptional(`${dir}/freezer.state`)?.trim();
-    if (state === undefined || state === "THAWED") return false;
-    if (state === "FROZEN") {
-      const self = readOptional(`${dir}/freezer.self_freezing`)?.trim();
-      return self === undefined || self === "1";
-    }
-    Bun.sleepSync(1); // FREEZING: wait for a stable answer
-  }
-  return false;
 }
 
 /** Linux O_CLOEXEC (node's fs.constants does not name it) */

@@ -11,6 +11,7 @@ import { hugePageSizes } from "./hugepages.ts";
 import type { Stats } from "./stats.ts";
 import { oomKillCountV2, statsV2 } from "./stats-v2.ts";
 import type { Cgroup, SavedCgroup } from "./types.ts";
+import { isFrozenV2 } from "./frozen.ts";
 import { hasLimits } from "./v1.ts";
 import { setV2 } from "./v2-set.ts";
 
@@ -161,7 +162,7 @@ export class V2Cgroup implements Cgroup {
   }
 
   isFrozen(): boolean {
-    return readOptional(`${this.dir}/cgroup.freeze`)?.trim() === "1";
+    return isFrozenV2(this.dir);
   }
 
   pids(): number[] {

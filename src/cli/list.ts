@@ -3,7 +3,7 @@ import { readdirSync } from "node:fs";
 import type { Globals } from "./globals.ts";
 import { parseCommand } from "./globals.ts";
 import { BuncError } from "../errors.ts";
-import { Container } from "../container/container.ts";
+import { ContainerView } from "../container/view.ts";
 import type { OciState } from "../spec/types.ts";
 import { stdout } from "../out.ts";
 
@@ -17,7 +17,7 @@ function states(root: string): OciState[] {
   const out: OciState[] = [];
   for (const id of ids.sort()) {
     try {
-      out.push(Container.load(root, id).state());
+      out.push(ContainerView.load(root, id).state());
     } catch {
       // a create in progress has no state.json yet: not listed, as runc
     }

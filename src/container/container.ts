@@ -1,12 +1,12 @@
-// Operations on an existing container: status, start, kill, delete. Each reads the record and
-// asks the kernel (process, fifo, freezer) for the truth.
-import { closeSync, constants, openSync, readlinkSync, rmSync, unlinkSync, writeSync } from "node:fs";
+// Operations on an existing container that need its cgroup: kill (--all), delete, and the cgroup
+// itself for pause, resume, update, ps and events. Status, state and start are ContainerView's.
+import { rmSync } from "node:fs";
 import { BuncError, strerror } from "../errors.ts";
 import { logWarn } from "../log.ts";
-import type { ContainerStatus, OciState } from "../spec/types.ts";
 import { loadCgroup, type Cgroup } from "../cgroups/index.ts";
 import { runHooksWarn } from "./hooks.ts";
-import { containerDir, deriveStatus, execFifoPath, isAlive, ociState, readRecord, type ContainerRecord } from "./state.ts";
+import { isAlive, ociState, readRecord } from "./state.ts";
+import { ContainerView } from "./view.ts";
 
 const ERRNO: Record<string, number> = { ESRCH: 3, EPERM: 1, EINVAL: 22 };
 
@@ -20,74 +20,16 @@ function signal(pid: number, sig: number): number {
   }
 }
 
-export class Container {
-  readonly dir: string;
+export class Container extends ContainerView {
   private cg?: Cgroup;
 
-  constructor(readonly root: string, readonly rec: ContainerRecord) {
-    this.dir = containerDir(root, rec.id);
-  }
-
-  static load(root: string, id: string): Container {
+  static override load(root: string, id: string): Container {
     return new Container(root, readRecord(root, id));
-  }
-
-  get id(): string {
-    return this.rec.id;
   }
 
   cgroup(): Cgroup | undefined {
     if (this.cg === undefined && this.rec.cgroup !== undefined) this.cg = loadCgroup(this.rec.cgroup);
     return this.cg;
-  }
-
-  status(): ContainerStatus {
-    return deriveStatus(this.root, this.rec, () => {
-      try {
-        return this.cgroup()?.isFrozen() ?? false;
-      } catch {
-        return false;
-      }
-    });
-  }
-
-  state(): OciState {
-    return ociState(this.rec, this.status());
-  }
-
-  /** Release the process blocked on the exec fifo. */
-  start(): void {
-    const st = this.status();
-    if (st !== "created") {
-      if (st === "stopped") throw new BuncError(`cannot start a container that has stopped`);
-      throw new BuncError(`cannot start an already ${st} container`);
-    }
-    const fifo = execFifoPath(this.dir);
-    // Plain node:fs here: `start`, `kill` and `delete` never load the native shim (start-up time).
-    let fd: number;
-    try {
-      fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-    } catch (e) {
-      // ENXIO: no reader, the container process is gone.
-      throw new BuncError(`cannot start container "${this.id}": its process is not waiting (${(e as Error).message})`);
-    }
-    try {
-      writeSync(fd, new Uint8Array([0]));
-    } catch (e) {
-      throw new BuncError(`start container "${this.id}": write exec fifo: ${(e as Error).message}`);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      unlinkSync(fifo);
-    } catch {}
-    const poststart = this.rec.config.hooks?.poststart;
-    if (poststart?.length) {
-      // The spec runs poststart after the user process is executed: wait until the container
-      // process no longer runs bunc's setup program (it has exec'd), or is gone.
-      this.waitExeced();
-      runHooksWarn("poststart", poststart, ociState(this.rec, "running"));
-    }
   }
 
   /** Send a signal to the init, or with all to every process in the cgroup. */
@@ -141,19 +83,6 @@ export class Container {
     }
     runHooksWarn("poststop", this.rec.config.hooks?.poststop, ociState(this.rec, "stopped"));
     rmSync(this.dir, { recursive: true, force: true });
-  }
-
-  private waitExeced(): void {
-    const self = readlinkSync("/proc/self/exe");
-    for (let i = 0; i < 2500 && isAlive(this.rec); i++) {
-      try {
-        const exe = readlinkSync(`/proc/${this.rec.pid}/exe`);
-        if (exe !== self && !exe.startsWith("/memfd:bunc-child")) return;
-      } catch {
-        return;
-      }
-      Bun.sleepSync(1);
-    }
   }
 
   private waitGone(): void {
