@@ -40,9 +40,11 @@ static void copy_data(int src, int dst, const char *name, const struct stat *st)
   close(out);
 }
 
-/* The entry's owner, then its mode (a chown clears set-id bits), then its times. */
+/* The entry's owner, then its mode (a chown clears set-id bits), then its times. In a user
+ * namespace an owner the maps do not cover reads as the overflow id and cannot be given back
+ * (EINVAL): the copy then stays owned by the container's root rather than failing the container. */
 static void copy_meta(int dst, const char *name, const struct stat *st) {
-  if (fchownat(dst, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0) die("tmpcopyup: chown", name, errno);
+  if (fchownat(dst, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EINVAL) die("tmpcopyup: chown", name, errno);
   if (!S_ISLNK(st->st_mode) && fchmodat(dst, name, st->st_mode & 07777, 0) < 0) die("tmpcopyup: chmod", name, errno);
   struct timespec t[2] = { st->st_atim, st->st_mtim };
   if (utimensat(dst, name, t, AT_SYMLINK_NOFOLLOW) < 0) die("tmpcopyup: set times of", name, errno);

@@ -131,6 +131,21 @@ describeRoot("user namespaces", () => {
     expect(statSync(join(sandbox.rootfs, "tmp/from-joiner")).uid).toBe(BASE);
   });
 
+  test("tmpcopyup in a user namespace: mapped owners are kept; an owner the maps do not cover leaves the copy to the container's root", async () => {
+    const b = usernsBundle(["sh", "-c", "stat -c '%n %u:%g' /etc/passwd /etc/stray; touch /etc/new && echo writable"]);
+    // host uid 0 is not in the container's range: inside, the file reads as the overflow id 65534,
+    // which the small mapping below does not cover either, so chown(65534) fails with EINVAL
+    writeFileSync(join(b.rootfs, "etc", "stray"), "x\n");
+    chownSync(join(b.rootfs, "etc", "stray"), 0, 0);
+    b.config.linux!.uidMappings = [{ containerID: 0, hostID: BASE, size: 1000 }];
+    b.config.linux!.gidMappings = [{ containerID: 0, hostID: BASE, size: 1000 }];
+    b.config.mounts!.push({ destination: "/etc", type: "tmpfs", source: "tmpfs", options: ["tmpcopyup", "nosuid", "nodev"] });
+    const r = await run(b);
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim().split("\n")).toEqual(["/etc/passwd 0:0", "/etc/stray 0:0", "writable"]);
+    expect(r.code).toBe(0);
+  });
+
   test("a mapping without uid 0 is refused with what is missing", async () => {
     const b = usernsBundle(["true"], (cfg) => {
       cfg.linux!.uidMappings = [{ containerID: 1, hostID: BASE + 1, size: SIZE - 1 }];
