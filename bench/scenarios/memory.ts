@@ -163,7 +163,7 @@ export async function benchMemory(ctx: Ctx): Promise<Section> {
     "",
     "### A created container, before `start`",
     "",
-    "The process that waits for `start` (runc: `runc init`; bunc: a clone of bunc; crun: a clone of crun).",
+    "The process that waits for `start` (runc: `runc init`; bunc: its setup program bunc-child, run from a sealed memfd; crun: a clone of crun).",
     "",
     createdTable,
     "",
