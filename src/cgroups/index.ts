@@ -26,7 +26,7 @@ export function useNativeBpf(n: { sys: BpfSys["sys"]; addressOf: BpfSys["address
 export function newCgroup(opts: CgroupOptions): Cgroup {
   const layout = opts.layout ?? hostLayout();
   if (opts.systemd) return newSystemdCgroup(opts, layout);
-  const base = { id: opts.id, made: [], resources: opts.resources, devices: opts.devices, rootless: opts.rootless };
+  const base = { id: opts.id, made: [], resources: opts.resources, devices: opts.devices, skipDevices: opts.skipDevices, rootless: opts.rootless };
   if (layout.mode === "v2") {
     const s: SavedCgroup = { ...base, driver: "fs2", paths: { "": v2Path(layout, opts.cgroupsPath, opts.id) } };
     return new V2Cgroup(s, layout.unified!.mountpoint);

@@ -8,7 +8,8 @@ import { accessString, DeviceEmulator, WILDCARD, type DevRule } from "./devices.
 export type Prop = [name: string, signature: string, value: unknown];
 
 /** DevicePolicy + DeviceAllow from the container's rules (systemd only knows allow lists). */
-export function deviceProperties(rules: DevRule[], sdVersion: number): Prop[] {
+export function deviceProperties(rules: DevRule[] | undefined, sdVersion: number): Prop[] {
+  if (!rules) return []; // skipDevices: no device policy on this unit
   const emu = DeviceEmulator.fromRules(rules, DeviceEmulator.denyAll());
   if (emu.defaultAllow) {
     // allow-all is expressible; a deny list is not: fall back to deny-all, our own filter decides
@@ -50,7 +51,7 @@ function cpusetProps(r: LinuxResources, sdVersion: number): Prop[] {
 const u64 = (v: number): bigint => (v === -1 ? MAX_UINT64 : BigInt(v));
 
 /** Resource properties for a cgroup v2 host (runc's genV2ResourcesProperties). */
-export function v2ResourceProps(r: LinuxResources, rules: DevRule[], sdVersion: number): Prop[] {
+export function v2ResourceProps(r: LinuxResources, rules: DevRule[] | undefined, sdVersion: number): Prop[] {
   const out: Prop[] = [...deviceProperties(rules, sdVersion)];
   const m = r.memory;
   if (m?.limit) out.push(["MemoryMax", "t", u64(m.limit)]);
@@ -68,7 +69,7 @@ export function v2ResourceProps(r: LinuxResources, rules: DevRule[], sdVersion: 
 }
 
 /** Resource properties for a cgroup v1 host (runc's genV1ResourcesProperties). */
-export function v1ResourceProps(r: LinuxResources, rules: DevRule[], sdVersion: number): Prop[] {
+export function v1ResourceProps(r: LinuxResources, rules: DevRule[] | undefined, sdVersion: number): Prop[] {
   const out: Prop[] = [...deviceProperties(rules, sdVersion)];
   if (r.memory?.limit) out.push(["MemoryLimit", "t", u64(r.memory.limit)]);
   if (r.cpu?.shares) out.push(["CPUShares", "t", BigInt(r.cpu.shares)]);
@@ -113,7 +114,7 @@ export interface UnitSpec {
   pid: number;
   fs: "v1" | "v2";
   resources: LinuxResources;
-  rules: DevRule[];
+  rules: DevRule[] | undefined;
   sdVersion: number;
   annotations?: Record<string, string>;
 }

@@ -31,6 +31,7 @@ export function newSystemdCgroup(opts: CgroupOptions, layout: Layout): SystemdCg
     made: [],
     resources: opts.resources,
     devices: opts.devices,
+    skipDevices: opts.skipDevices,
     rootless: opts.rootless,
     systemd: { unit: u.unit, slice: u.slice, fs, started: false, properties: { name: u.name, annotations: opts.annotations ?? {} } },
   };
@@ -93,12 +94,19 @@ export class SystemdCgroup implements Cgroup {
   async create(): Promise<void> {
     // fail at create time, not at the first attach, when systemd cannot be reached
     await this.withBus((bus) => this.version(bus));
+    // A slice (a pod's cgroup, as kubelet makes them) holds no process of its own: it starts
+    // now, with its limits, and containers' scopes are put into it later.
+    if (this.sd.unit.endsWith(".slice")) await this.start(0);
+  }
+
+  private rules(devices: LinuxResources["devices"]) {
+    return this.s.skipDevices ? undefined : containerRules(devices, this.s.devices);
   }
 
   private props(pid: number, sdVersion: number): Prop[] {
     return unitProperties({
       unit: this.sd.unit, slice: this.sd.slice, name: this.meta.name, pid, fs: this.sd.fs, resources: this.s.resources ?? {},
-      rules: containerRules(this.s.resources?.devices, this.s.devices), sdVersion, annotations: this.meta.annotations,
+      rules: this.rules(this.s.resources?.devices), sdVersion, annotations: this.meta.annotations,
     });
   }
 
@@ -122,6 +130,11 @@ export class SystemdCgroup implements Cgroup {
 
   async attach(pid: number): Promise<void> {
     if (this.sd.started) return this.files.attach(pid);
+    await this.start(pid);
+  }
+
+  /** Start the unit (with pid in it, for a scope) and complete it with the file driver. */
+  private async start(pid: number): Promise<void> {
     await this.withBus((bus) => this.startUnit(bus, pid));
     this.sd.started = true;
     try {
@@ -129,7 +142,7 @@ export class SystemdCgroup implements Cgroup {
       // (v1: cpuset, freezer, ...), enables controllers (v2), joins pid everywhere and sets the
       // limits systemd has no property for
       await this.files.create();
-      await this.files.attach(pid);
+      if (pid > 0) await this.files.attach(pid);
     } catch (e) {
       await this.destroy().catch(() => undefined);
       throw e;
@@ -140,7 +153,7 @@ export class SystemdCgroup implements Cgroup {
     if (this.sd.started) {
       await this.withBus(async (bus) => {
         const v = await this.version(bus);
-        const rules = containerRules(r.devices, this.s.devices);
+        const rules = this.rules(r.devices);
         const props = this.sd.fs === "v2" ? v2ResourceProps(r, rules, v) : v1ResourceProps(r, rules, v);
         await bus.call("SetUnitProperties", "sba(sv)", [this.sd.unit, true, await variants(props)]);
       });

@@ -14,6 +14,9 @@ export interface CgroupOptions {
   rootless?: boolean;
   /** linux.devices: a device listed there replaces runc's default rule for the same path */
   devices?: Device[];
+  /** leave the device controller alone (a pod's or QoS class's cgroup: kubelet's SkipDevices),
+   * so that what its containers may open is decided by their own cgroups only */
+  skipDevices?: boolean;
   /** config annotations: org.systemd.property.<Name> become properties of the systemd unit */
   annotations?: Record<string, string>;
   /** tests: a layout (and fake root) instead of this host's mounts */
@@ -33,6 +36,7 @@ export interface SavedCgroup {
   /** the resources last applied (create or update) */
   resources?: LinuxResources;
   devices?: Device[];
+  skipDevices?: boolean;
   rootless?: boolean;
   /** systemd driver only */
   systemd?: SavedSystemd;

@@ -10,6 +10,8 @@ export interface SetContext {
   specDevices?: Device[];
   /** the update is a `bunc update` of a running container, not the first configuration */
   isUpdate: boolean;
+  /** leave the devices controller alone (SavedCgroup.skipDevices) */
+  skipDevices?: boolean;
 }
 
 type Setter = (dir: string, r: LinuxResources, ctx: SetContext) => void;
@@ -211,8 +213,8 @@ const rdma: ControllerSetter = {
 };
 
 const devices: ControllerSetter = {
-  // runc always programs the devices cgroup (its default rules at least)
-  wants: () => true,
+  // runc always programs the devices cgroup (its default rules at least), unless told to skip it
+  wants: (_r, ctx) => !ctx.skipDevices,
   set(dir, r, ctx) {
     const target = DeviceEmulator.fromRules(containerRules(r.devices, ctx.specDevices), DeviceEmulator.denyAll());
     const current = DeviceEmulator.fromList(readText(`${dir}/devices.list`));

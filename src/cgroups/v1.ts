@@ -68,7 +68,7 @@ export class V1Cgroup implements Cgroup {
       }
       const cpusetDir = this.s.paths["cpuset"];
       if (cpusetDir) this.cpusetChain(cpusetDir);
-      if (this.s.resources) setV1(this.s.paths, this.s.resources, { specDevices: this.s.devices, isUpdate: false });
+      if (this.s.resources) setV1(this.s.paths, this.s.resources, { specDevices: this.s.devices, isUpdate: false, skipDevices: this.s.skipDevices });
       const leaves = new Set(this.uniqueDirs());
       this.s.made = made.filter((d) => !leaves.has(d));
     } catch (e) {
@@ -125,7 +125,7 @@ export class V1Cgroup implements Cgroup {
   }
 
   async update(r: LinuxResources): Promise<void> {
-    setV1(this.s.paths, r, { specDevices: this.s.devices, isUpdate: true });
+    setV1(this.s.paths, r, { specDevices: this.s.devices, isUpdate: true, skipDevices: this.s.skipDevices });
     this.s.resources = r;
   }
 

@@ -90,7 +90,7 @@ export class V2Cgroup implements Cgroup {
   };
 
   private apply(r: LinuxResources, devices = true): void {
-    const setDevices = devices && !this.s.rootless ? this.setDevices : undefined;
+    const setDevices = devices && !this.s.rootless && !this.s.skipDevices ? this.setDevices : undefined;
     setV2(this.dir, r, { controllers: words(`${this.dir}/cgroup.controllers`), setDevices });
   }
 

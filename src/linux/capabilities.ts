@@ -67,6 +67,19 @@ export function hostLastCap(): number {
   }
 }
 
+/** The capabilities this process can still hand out (its bounding set, CapBnd of /proc/self/status):
+ * what "all capabilities" means for a privileged container, as containerd's WithAllCurrentCapabilities. */
+export function boundingCaps(): string[] {
+  try {
+    const hex = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
+    if (hex === undefined) return [...CAPABILITIES];
+    const mask = BigInt(`0x${hex}`);
+    return CAPABILITIES.filter((_, i) => (mask >> BigInt(i)) & 1n);
+  } catch {
+    return [...CAPABILITIES];
+  }
+}
+
 /**
  * The bitmask (bit N = capability N) of a list of names. Like runc, names that are unknown, or
  * above `lastCap` (not available on this kernel), are left out and reported once through

@@ -4,7 +4,7 @@
 // files, volumes as bind mounts, and cgroup values from resources.
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { BuncError } from "../errors.ts";
-import { CAPABILITIES } from "../linux/capabilities.ts";
+import { boundingCaps, CAPABILITIES } from "../linux/capabilities.ts";
 import { isCgroup2Unified } from "../spec/default.ts";
 import type { Device, Mount, Namespace, Spec } from "../spec/types.ts";
 import type { Image } from "./image.ts";
@@ -184,11 +184,13 @@ function capName(n: string): string {
 /** containerd's rules: start from the default set (or none after drop ALL), add, then drop. */
 export function capabilitySet(c: ContainerSpec): string[] {
   const sc = c.securityContext;
-  if (sc?.privileged) return [...CAPABILITIES];
+  // "all" is all this process holds: the host may lack some (here: CAP_SYS_RESOURCE), and a
+  // capset asking for one outside the bounding set fails the container
+  if (sc?.privileged) return boundingCaps();
   const add = (sc?.capabilities?.add ?? []).map(capName);
   const drop = (sc?.capabilities?.drop ?? []).map(capName);
   let caps = new Set(drop.includes("CAP_ALL") ? [] : DEFAULT_CAPS);
-  if (add.includes("CAP_ALL")) caps = new Set(CAPABILITIES);
+  if (add.includes("CAP_ALL")) caps = new Set(boundingCaps());
   for (const a of add) if (a !== "CAP_ALL") {
     if (!CAPABILITIES.includes(a)) throw new BuncError(`capability "${a}" is unknown`);
     caps.add(a);

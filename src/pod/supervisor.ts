@@ -21,11 +21,14 @@ import { ContainerOutput, devNullFd, readAll } from "./output.ts";
 import { parseQuantity, quantityValue } from "./quantity.ts";
 import { installReaper, waitChild } from "./reaper.ts";
 import { podResources } from "./resources.ts";
-import { buildContainerSpec, buildSandboxSpec, hostsFile, podPaths, type Paths, type PodContext } from "./spec-build.ts";
+import { buildContainerSpec, buildSandboxSpec, hostsFile, podPaths, systemdSlice, type Paths, type PodContext } from "./spec-build.ts";
 import { computePhase, conditions } from "./status.ts";
 import { logPath, podDir, readPodRecord, stopRequestPath, writePodRecord, type ContainerStateK8s, type ContainerStatusK8s, type PodRecord } from "./store.ts";
 import { deleteContainerIfThere, teardownPod } from "./teardown.ts";
 import type { ContainerSpec, LifecycleHandler, RestartPolicy } from "./types.ts";
+
+/** "/kubepods/burstable/pod<uid>" -> "/kubepods/burstable" ("/" for a top-level one). */
+const parentPath = (p: string): string => p.slice(0, p.lastIndexOf("/")) || "/";
 
 const BACKOFF_INITIAL_MS = 10_000;
 const BACKOFF_MAX_MS = 300_000;
@@ -197,12 +200,17 @@ export class Supervisor {
     }
     for (const v of s.volumes ?? []) this.setupVolume(v);
 
-    if (!ctx.systemd) {
-      const cg = newCgroup({ cgroupsPath: ctx.podCgroup, id: `pod${ctx.uid}`, systemd: false, resources: podResources(s, ctx.qos) });
-      await cg.create();
-      this.rec.bunc.podCgroup = cg.save();
-      this.save();
-    }
+    // The pod's own cgroup with kubelet's pod-level limits (systemd: a slice the containers'
+    // scopes go into). It leaves devices alone, as kubelet's SkipDevices: a container's own cgroup
+    // decides what it may open (a pod-level default list would keep a privileged container from
+    // its devices).
+    const podCg = newCgroup({
+      cgroupsPath: ctx.systemd ? `${systemdSlice(parentPath(ctx.podCgroup))}::${systemdSlice(ctx.podCgroup)}` : ctx.podCgroup,
+      id: `pod${ctx.uid}`, systemd: ctx.systemd, resources: podResources(s, ctx.qos), skipDevices: true,
+    });
+    await podCg.create();
+    this.rec.bunc.podCgroup = podCg.save();
+    this.save();
 
     const id = this.rec.bunc.sandboxId;
     const bundle = this.writeBundle("sandbox", buildSandboxSpec(ctx, id, paths));

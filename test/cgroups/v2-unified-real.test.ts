@@ -69,6 +69,26 @@ describe.skipIf(!hasUnified)("cgroup v2 driver on the real cgroup2 mount", () =>
     expect(await probe()).toBe("kmsg-open\nnull-ok");
   });
 
+  test("skipDevices (a pod's cgroup): no device program is attached, even with no device rules at all", async () => {
+    const plain = newCgroup({ id: "p", cgroupsPath: "/plain", systemd: false, layout });
+    const pod = newCgroup({ id: "s", cgroupsPath: "/podlevel", systemd: false, layout, skipDevices: true });
+    cleanup.cgroups.push(plain, pod);
+    await plain.create();
+    await pod.create();
+    const programs = (dir: string) => {
+      const fd = openSync(dir, "r");
+      try {
+        return queryDevicePrograms(testBpfSys, fd).length;
+      } finally {
+        closeSync(fd);
+      }
+    };
+    expect(programs(plain.paths()[""]!)).toBe(1); // runc's default device list
+    expect(programs(pod.paths()[""]!)).toBe(0);
+    await pod.update({ devices: [{ allow: false, access: "rwm" }] }); // an update does not bring one either
+    expect(programs(pod.paths()[""]!)).toBe(0);
+  });
+
   test("attach, freeze via cgroup.freeze, pids, destroy", async () => {
     const cg = newCgroup({ id: "f", cgroupsPath: "/a/b", systemd: false, layout });
     cleanup.cgroups.push(cg);

@@ -208,6 +208,20 @@ describeRoot("bunc pod lifecycle", () => {
     expect((await e.bunc(["pod", "list"])).stdout).toMatch(/\noom\s+0\/1\s+OOMKilled\s/);
   }, T);
 
+  test("a privileged container reaches the host's devices: the pod's cgroup leaves devices to the containers' own (kubelet's SkipDevices)", async () => {
+    const e = podEnv();
+    const probe = "(exec 3</dev/loop-control) 2>/dev/null && echo opened || echo refused";
+    const f = e.manifest(pod("devs", {
+      restartPolicy: "Never",
+      containers: [sh("priv", probe, { securityContext: { privileged: true } }), sh("plain", `mknod /dev/lc c 10 237 2>/dev/null; (exec 3</dev/lc) 2>/dev/null && echo opened || echo refused`)],
+    }));
+    const r = await e.bunc(["pod", "run", f]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(lines(r.stdout, "priv")).toEqual(["opened"]);
+    expect(lines(r.stdout, "plain")).toEqual(["refused"]); // the plain container's own cgroup still says no
+  }, T);
+
   test("limits land in the cgroup files with kubelet's conversions, under <parent>/<qos>/pod<uid>/<container>", async () => {
     const e = podEnv();
     const f = e.manifest(pod("limits", {

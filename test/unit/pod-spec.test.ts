@@ -1,7 +1,8 @@
 // The container config bunc builds from a pod container: Kubernetes' command/args rules
 // against the image, $(VAR) expansion, capabilities, users from the image, cgroup paths.
 import { afterAll, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { CAPABILITIES } from "../../src/linux/capabilities.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Image } from "../../src/pod/image.ts";
@@ -51,6 +52,13 @@ test("capabilities: containerd's defaults, add/drop, ALL, privileged", () => {
   expect(s).not.toContain("CAP_NET_RAW");
   expect(capabilitySet(ctr({ securityContext: { capabilities: { drop: ["ALL"], add: ["CHOWN"] } } }))).toEqual(["CAP_CHOWN"]);
   expect(capabilitySet(ctr({ securityContext: { privileged: true } }))).toContain("CAP_SYS_ADMIN");
+});
+
+test("privileged means every capability this process can grant (its bounding set), as containerd's WithAllCurrentCapabilities", () => {
+  const bnd = BigInt(`0x${/^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"))![1]}`);
+  const expected = CAPABILITIES.filter((_, i) => (bnd >> BigInt(i)) & 1n);
+  expect(capabilitySet(ctr({ securityContext: { privileged: true } }))).toEqual(expected);
+  expect(capabilitySet(ctr({ securityContext: { capabilities: { add: ["ALL"] } } })).sort()).toEqual([...expected].sort());
 });
 
 test("the image's User, by number or name, with its group", () => {

@@ -39,10 +39,18 @@ echo "    container cgroup: ${dir#/sys/fs/cgroup}"
 check "the container runs in a systemd scope" bash -c "[[ '$dir' == *.scope ]]"
 check "limits.memory 100Mi -> memory.max 104857600" eq "$(cat $dir/memory.max)" 104857600
 check "limits.cpu 500m -> cpu.max 50000 100000" eq "$(cat $dir/cpu.max)" "50000 100000"
+podslice=$(dirname "$dir")
+echo "    pod cgroup: ${podslice#/sys/fs/cgroup}"
+check "the pod is a systemd slice (kubelet's naming)" bash -c "[[ '$podslice' == */kubepods-pod*.slice ]]"
+check "systemd knows the pod slice" eq "$(systemctl is-active "$(basename "$podslice")")" active
+check "pod-level memory.max on the slice" eq "$(cat $podslice/memory.max)" 104857600
+check "pod-level cpu.max on the slice" eq "$(cat $podslice/cpu.max)" "50000 100000"
+check "the pod slice restricts no devices (the scope does)" eq "$(systemctl show -P DevicePolicy "$(basename "$podslice")")" auto
 B pod stop vmpod >/dev/null 2>&1
 B pod rm vmpod >/dev/null 2>&1
 check "pod rm leaves no container" eq "$(B list -q | wc -l)" 0
 check "pod rm leaves no scope" bash -c "[ ! -e '$dir' ]"
+check "pod rm leaves no pod slice" bash -c "[ ! -e '$podslice' ] && [ \"\$(systemctl is-active '$(basename "$podslice")')\" != active ]"
 
 cat > "$work/oom.yaml" <<YAML
 apiVersion: v1
