@@ -16,7 +16,7 @@ import { superviseForeground } from "../container/foreground.ts";
 import { observedPod, stopPod, supervisorAlive } from "../pod/control.ts";
 import { preparePod } from "../pod/prepare.ts";
 import { formatTable, tableRow } from "../pod/status.ts";
-import { listPodNames, logPath, podDir, readPodRecord, type PodRecord } from "../pod/store.ts";
+import { listPodNames, logPath, podDir, previousLogPath, readPodRecord, type PodRecord } from "../pod/store.ts";
 import { supervise } from "../pod/supervisor.ts";
 import { teardownPod } from "../pod/teardown.ts";
 
@@ -26,7 +26,7 @@ const USAGE = `usage: bunc pod COMMAND
                           run a Pod manifest (FILE "-" reads stdin); foreground unless -d
   status NAME [-o json|yaml]   the pod as \`kubectl get pod\` shows it
   list [-o json]          every pod
-  logs NAME [-c CONTAINER] [-f]
+  logs NAME [-c CONTAINER] [-f] [-p|--previous]
   exec NAME [-c CONTAINER] [-t] -- CMD [ARG...]
   stop NAME... [--grace-period S]
   rm NAME... [--force]
@@ -180,15 +180,26 @@ function pickContainer(cmd: string, rec: PodRecord, c: string | undefined): stri
 }
 
 async function logs(argv: string[], g: Globals): Promise<number> {
-  const a = parseCommand("pod logs", { "--container": String, "-c": "--container", "--follow": Boolean, "-f": "--follow" }, argv);
+  const a = parseCommand("pod logs", { "--container": String, "-c": "--container", "--follow": Boolean, "-f": "--follow", "--previous": Boolean, "-p": "--previous" }, argv);
   const name = oneName("logs", a._);
   const rec = readPodRecord(g.root, name);
-  const file = logPath(g.root, name, pickContainer("logs", rec, a["--container"]));
+  const container = pickContainer("logs", rec, a["--container"]);
+  if (a["--previous"]) {
+    const prev = previousLogPath(g.root, name, container);
+    if (!existsSync(prev)) throw new BuncError(`pod logs: previous terminated container "${container}" in pod "${name}" not found`);
+    process.stdout.write(readFileSync(prev));
+    return 0;
+  }
+  const file = logPath(g.root, name, container);
   let off = 0;
+  let ino = -1;
   const dump = () => {
     let size = 0;
     try {
-      size = statSync(file).size;
+      const st = statSync(file);
+      size = st.size;
+      // a restart starts a new log file (the old one becomes the previous run's): from its start
+      if (st.ino !== ino) [ino, off] = [st.ino, 0];
     } catch {
       return;
     }

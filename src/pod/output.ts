@@ -2,7 +2,7 @@
 // stderr); the supervisor copies every line into logs/<container>.log and to its own
 // stdout/stderr with a "[name] " prefix (pipe reads go through Bun's event loop, no thread per
 // pipe). A detached pod's containers write straight into their log file.
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync, renameSync, writeSync } from "node:fs";
 import * as native from "../native.ts";
 
 let devNull = -1;
@@ -45,8 +45,16 @@ export async function readAll(fd: number, cap = 16384): Promise<string> {
 export class ContainerOutput {
   private logFd: number;
 
-  constructor(private name: string, logFile: string, private foreground: boolean) {
+  constructor(private name: string, private logFile: string, private foreground: boolean, private previousFile: string) {
     this.logFd = openSync(logFile, "a", 0o600);
+  }
+
+  /** Before a restart: the log so far becomes the previous run's, and the new run starts a fresh
+   * one (kubelet keeps one log per run; `pod logs --previous` shows the one before). */
+  rotate(): void {
+    closeSync(this.logFd);
+    renameSync(this.logFile, this.previousFile);
+    this.logFd = openSync(this.logFile, "a", 0o600);
   }
 
   /** The stdio for one run of the container, and a promise that settles once its output is all

@@ -84,6 +84,8 @@ export interface PodRecord {
 export const podsDir = (root: string) => `${root}/pods`;
 export const podDir = (root: string, name: string) => `${podsDir(root)}/${name}`;
 export const logPath = (root: string, name: string, container: string) => `${podDir(root, name)}/logs/${container}.log`;
+/** The log of the container's run before the current one (`pod logs --previous`, kubectl's -p). */
+export const previousLogPath = (root: string, name: string, container: string) => `${podDir(root, name)}/logs/${container}.previous.log`;
 export const stopRequestPath = (root: string, name: string) => `${podDir(root, name)}/stop.json`;
 /** where a pod's volumes, writable layers and generated /etc files live */
 export const podDataDir = (dataDir: string, uid: string) => `${dataDir}/pods/${uid}`;

@@ -23,7 +23,7 @@ import { installReaper, waitChild } from "./reaper.ts";
 import { podResources } from "./resources.ts";
 import { buildContainerSpec, buildSandboxSpec, hostsFile, podPaths, systemdSlice, type Paths, type PodContext } from "./spec-build.ts";
 import { computePhase, conditions } from "./status.ts";
-import { logPath, podDir, readPodRecord, stopRequestPath, writePodRecord, type ContainerStateK8s, type ContainerStatusK8s, type PodRecord } from "./store.ts";
+import { logPath, podDir, previousLogPath, readPodRecord, stopRequestPath, writePodRecord, type ContainerStateK8s, type ContainerStatusK8s, type PodRecord } from "./store.ts";
 import { deleteContainerIfThere, teardownPod } from "./teardown.ts";
 import type { ContainerSpec, LifecycleHandler, RestartPolicy } from "./types.ts";
 
@@ -99,7 +99,7 @@ export class Supervisor {
       spec: c,
       init,
       status: statuses.find((s) => s.name === c.name)!,
-      output: new ContainerOutput(c.name, logPath(rec.bunc.root, rec.pod.metadata.name, c.name), foreground),
+      output: new ContainerOutput(c.name, logPath(rec.bunc.root, rec.pod.metadata.name, c.name), foreground, previousLogPath(rec.bunc.root, rec.pod.metadata.name, c.name)),
     }));
   }
 
@@ -364,6 +364,7 @@ export class Supervisor {
     if (restart) {
       if (st.state.terminated) st.lastState = { terminated: st.state.terminated };
       st.restartCount++;
+      slot.output.rotate();
     }
     const rootfs = this.paths.containerRootfs(c.name);
     const layer = rootfs.slice(0, -"/rootfs".length);

@@ -192,6 +192,18 @@ describeRoot("bunc pod lifecycle", () => {
     expect(a.restartCount).toBe(1);
     expect(a.lastState.terminated).toMatchObject({ exitCode: 7, reason: "Error" });
     expect(a.state.terminated).toMatchObject({ exitCode: 0, reason: "Completed" });
+    // one log per run: the current one, and with --previous the one before (kubectl logs -p)
+    expect((await e.bunc(["pod", "logs", "flaky"])).stdout).toBe("second\n");
+    expect((await e.bunc(["pod", "logs", "flaky", "--previous"])).stdout).toBe("first\n");
+  }, T);
+
+  test("pod logs --previous of a container that never restarted says so", async () => {
+    const e = podEnv();
+    const f = e.manifest(pod("once", { restartPolicy: "Never", containers: [sh("a", "echo only")] }));
+    expect((await e.bunc(["pod", "run", f])).code).toBe(0);
+    const r = await e.bunc(["pod", "logs", "once", "-p"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('previous terminated container "a" in pod "once" not found');
   }, T);
 
   test("a container over its memory limit is OOMKilled (137)", async () => {
