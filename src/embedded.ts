@@ -5,11 +5,11 @@
 import { readFileSync } from "node:fs";
 
 /** Evaluate a `bun build --format=cjs` bundle (a function expression) and return its exports. */
-export function loadEmbeddedCjs<T>(path: string): T {
+export function loadEmbeddedCjs<T>(path: string, requireFn: (id: string) => unknown = require): T {
   const factory = (0, eval)(readFileSync(path, "utf8")) as (
-    exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string,
+    exports: unknown, require: (id: string) => unknown, module: { exports: unknown }, filename: string, dirname: string,
   ) => void;
   const module = { exports: {} as unknown };
-  factory(module.exports, require, module, path, path.slice(0, path.lastIndexOf("/")));
+  factory(module.exports, requireFn, module, path, path.slice(0, path.lastIndexOf("/")));
   return module.exports as T;
 }

@@ -3,14 +3,32 @@
 // Only the calls the systemd cgroup driver needs: StartTransientUnit / StopUnit (waiting for the
 // job), SetUnitProperties, ResetFailedUnit and Manager properties.
 import type * as DbusNext from "@jellybrick/dbus-next";
-import { createConnection } from "node:net";
+import * as net from "node:net";
+import { existsSync } from "node:fs";
 import { BuncError } from "../errors.ts";
 import { loadEmbeddedCjs } from "../embedded.ts";
 // @ts-ignore: an embedded file (make builds it from the package; see src/embedded.ts)
 import dbusNextBundle from "../../build/dbus-next.cjs" with { type: "file" };
 
+/** Called when the library's socket closes (one connection is opened at a time, see openChecked). */
+let onSocketClose: (() => void) | undefined;
+
+/** node:net for the library, telling openChecked when a socket closes before the bus answered. */
+const libraryNet = {
+  ...net,
+  createConnection: ((...args: Parameters<typeof net.createConnection>) => {
+    const socket = net.createConnection(...args);
+    const closed = onSocketClose; // the connection being opened now; a later one has its own
+    socket.once("close", () => closed?.());
+    return socket;
+  }) as typeof net.createConnection,
+};
+
 // This module itself is only imported when a systemd container is handled.
-const dbus = loadEmbeddedCjs<typeof DbusNext>(dbusNextBundle);
+const dbus = loadEmbeddedCjs<typeof DbusNext>(dbusNextBundle, (id) => (id === "net" || id === "node:net" ? libraryNet : require(id)));
+
+/** systemd's private socket: what runc and kubelet fall back to where no dbus-daemon runs (kind's nodes). */
+const SYSTEMD_PRIVATE = "unix:path=/run/systemd/private";
 
 export const { Variant } = dbus;
 export type Variant = DbusNext.Variant;
@@ -18,6 +36,8 @@ export type Variant = DbusNext.Variant;
 const DEST = "org.freedesktop.systemd1";
 const PATH = "/org/freedesktop/systemd1";
 const MANAGER = "org.freedesktop.systemd1.Manager";
+/** What a direct (peer-to-peer) connection answers to the bus's Hello. */
+const HELLO_UNANSWERED = new Set(["org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.DBus.Error.UnknownMethod"]);
 
 /** Where to find systemd: the system bus, or the user's bus for rootless containers. */
 export function busAddresses(rootless: boolean): string[] {
@@ -29,7 +49,7 @@ export function busAddresses(rootless: boolean): string[] {
   }
   // DBUS_SYSTEM_BUS_ADDRESS is the standard override (tests point it at a private bus)
   if (process.env.DBUS_SYSTEM_BUS_ADDRESS) return [process.env.DBUS_SYSTEM_BUS_ADDRESS];
-  return ["unix:path=/run/dbus/system_bus_socket", "unix:path=/run/systemd/private"];
+  return ["unix:path=/run/dbus/system_bus_socket", SYSTEMD_PRIVATE];
 }
 
 export class SystemdBus {
@@ -52,10 +72,17 @@ export class SystemdBus {
   static async connect(rootless: boolean): Promise<SystemdBus> {
     const errors: string[] = [];
     for (const address of busAddresses(rootless)) {
-      try {
-        return await SystemdBus.open(address);
-      } catch (e) {
-        errors.push(`${address}: ${(e as Error).message}`);
+      // systemd sometimes drops a new private-socket connection right after the handshake (seen
+      // in 1 of 3 under emulation, always soon after an earlier connection of the same process
+      // closed): such a connection is simply made again
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await SystemdBus.open(address);
+        } catch (e) {
+          if (e instanceof PeerClosed && attempt < 4) continue;
+          errors.push(`${address}: ${(e as Error).message}`);
+          break;
+        }
       }
     }
     throw new BuncError(`systemd: cannot reach systemd over D-Bus (${errors.join("; ")})`);
@@ -69,9 +96,12 @@ export class SystemdBus {
   private static probe(address: string): Promise<void> {
     const m = /^unix:(path|abstract)=([^,;]+)/.exec(address);
     if (!m) return Promise.resolve();
+    // systemd listens on its private socket whenever it exists; a probe connection there only
+    // makes systemd log "Failed to start new connection bus: Connection reset by peer"
+    if (address === SYSTEMD_PRIVATE) return existsSync(m[2]!) ? Promise.resolve() : Promise.reject(new Error("no such socket"));
     const target = m[1] === "abstract" ? "\0" + m[2] : m[2]!;
     return new Promise((resolve, reject) => {
-      const s = createConnection(target);
+      const s = net.createConnection(target);
       s.once("connect", () => {
         s.destroy();
         resolve();
@@ -87,36 +117,62 @@ export class SystemdBus {
 
   private static openChecked(address: string): Promise<SystemdBus> {
     return new Promise((resolve, reject) => {
-      // sessionBus() is the constructor that honours busAddress (systemBus() always reads the environment)
-      const bus = dbus.sessionBus({ busAddress: address });
-      const timer = setTimeout(() => {
-        bus.disconnect();
-        reject(new Error("timed out connecting"));
-      }, 10_000);
-      // the library may emit several errors for one failed connection: keep listening
-      let failed = false;
-      bus.on("error", (e: Error) => {
+      let finished = false;
+      const finish = (e: Error | undefined, sd?: SystemdBus) => {
+        if (finished) return;
+        finished = true;
         clearTimeout(timer);
-        if (failed) return;
-        failed = true;
-        reject(e);
-      });
-      bus.once("connect", async () => {
-        clearTimeout(timer);
-        try {
-          await bus.call(new dbus.Message({
-            destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus",
-            member: "AddMatch", signature: "s", body: [`type='signal',sender='${DEST}',interface='${MANAGER}',member='JobRemoved'`],
-          }));
-          // systemd only emits JobRemoved to subscribed clients
-          const sd = new SystemdBus(bus);
-          await sd.call("Subscribe", "", []);
-          resolve(sd);
-        } catch (e) {
+        clearInterval(nudge);
+        if (e) {
           bus.disconnect();
           reject(e);
+        } else resolve(sd!);
+      };
+      // generous: systemd answers late while it is busy (seen under emulation)
+      const timer = setTimeout(() => finish(new Error("timed out connecting")), 20_000);
+      onSocketClose = () => finish(new PeerClosed());
+      // sessionBus() is the constructor that honours busAddress (systemBus() always reads the environment)
+      const bus = dbus.sessionBus({ busAddress: address });
+      let started = false;
+      // systemd's private socket can leave the first message unprocessed when it arrives in the same
+      // read as the handshake's BEGIN (it then waits for more data that never comes: both socket
+      // queues empty, no reply, seen in 1 of 2 connections under emulation). A Peer.Ping every
+      // 250 ms until the connection answers is that "more data"; its own replies are ignored.
+      const nudge = address === SYSTEMD_PRIVATE
+        ? setInterval(() => {
+          if (started || finished) return clearInterval(nudge);
+          try {
+            bus.send(new dbus.Message({ destination: DEST, path: PATH, interface: "org.freedesktop.DBus.Peer", member: "Ping" }));
+          } catch {}
+        }, 250)
+        : undefined;
+      const ready = async (direct: boolean) => {
+        if (started || finished) return;
+        started = true;
+        try {
+          // systemd only emits JobRemoved to subscribed clients; through a bus daemon the signal
+          // must also be matched (a direct connection gets it without)
+          if (!direct) {
+            await bus.call(new dbus.Message({
+              destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus",
+              member: "AddMatch", signature: "s", body: [`type='signal',sender='${DEST}',interface='${MANAGER}',member='JobRemoved'`],
+            }));
+          }
+          const sd = new SystemdBus(bus);
+          await sd.call("Subscribe", "", []);
+          finish(undefined, sd);
+        } catch (e) {
+          finish(e as Error);
         }
+      };
+      // the library may emit several errors for one failed connection: the first one counts
+      bus.on("error", (e: Error) => {
+        // systemd's private socket (what runc and kubelet fall back to when there is no dbus-daemon,
+        // as on kind's nodes) is a direct connection: no bus answers the library's Hello
+        if (!started && HELLO_UNANSWERED.has((e as { type?: string }).type ?? "")) return void ready(true);
+        finish(e);
       });
+      bus.once("connect", () => void ready(false));
     });
   }
 
@@ -159,6 +215,13 @@ export class SystemdBus {
 
   close(): void {
     this.bus.disconnect();
+  }
+}
+
+/** The bus closed the connection before answering (the caller makes it again). */
+class PeerClosed extends Error {
+  constructor() {
+    super("the connection was closed before the bus answered");
   }
 }
 

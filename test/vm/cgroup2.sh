@@ -93,5 +93,15 @@ b=$(bundle s2 kubepods-besteffort-podx.slice:cri-containerd:s2 '{'"$ALLDEV"',"cp
 B --systemd-cgroup run --bundle "$b" s2
 check "systemd: run in a nested kubepods slice exits 0" eq "$?" 0
 
+# Nodes without a dbus-daemon (kind's) have only systemd's private socket: a direct connection,
+# where nobody answers the D-Bus Hello (runc and kubelet fall back to it the same way).
+b=$(bundle s3 system.slice:bunc:s3 '{'"$ALLDEV"',"memory":{"limit":67108864}}' '["sh","-c","cat /sys/fs/cgroup/memory.max"]')
+out=$(DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/systemd/private B --systemd-cgroup run --bundle "$b" s3 2>&1)
+check "systemd: through /run/systemd/private (no bus daemon)" eq "$out" 67108864
+systemctl stop dbus.socket dbus.service >/dev/null 2>&1
+out=$(B --systemd-cgroup run --bundle "$b" s3 2>&1)
+check "systemd: dbus-daemon stopped: falls back to the private socket" eq "$out" 67108864
+check "systemd: no bunc-s3 unit left" eq "$(systemctl list-units --all --no-legend 'bunc-s3*' | wc -l)" 0
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
