@@ -25,8 +25,8 @@ export interface PodFlowEnv {
   podIpPrefix?: string;
   /** the logging wrapper's log (to check the kill sequence), when there is one */
   readInvocations?: () => { time: number; command: string; positional: string[] }[];
-  /** containers to try for an OOM event containerd may lose (see limitsAndOomKill); default 1 */
-  oomTries?: number;
+  /** the OOM-killed process is a child the container's init outlives by a second (see limitsAndOomKill) */
+  oomLinger?: boolean;
   log(msg: string): void;
 }
 
@@ -238,22 +238,16 @@ export class PodFlow {
    * A container with limits: they land in its cgroup files; then it allocates past its memory
    * limit, is OOM-killed and reported with reason OOMKilled and exit code 137.
    *
-   * With the systemd driver containerd 1.6 can lose the OOM event: its shim reads the scope's
-   * memory.events after inotify fires, and systemd may have removed the emptied scope first (the
-   * same with runc; see test/vm/clients.sh). env.oomTries > 1 asks it of more containers then;
-   * each of them must still exit with 137.
+   * With the systemd driver containerd 1.6 can lose the OOM event whatever the runtime: its shim
+   * reads the scope's memory.events when inotify fires, and systemd removes an emptied scope within
+   * ~20 ms of the kill; when the rmdir wins there is no event (measured in the VM: runc and bunc
+   * alike miss ~1 in 5; test/vm/oom-event-race.sh). env.oomLinger makes the hog a child the init
+   * outlives by a second (then exits 137 itself), so the scope is still there when the shim reads:
+   * what is tested is that the OOM kill in bunc's container reaches containerd, not that race.
    */
   async limitsAndOomKill(): Promise<void> {
-    const tries = this.env.oomTries ?? 1;
-    for (let n = 1; ; n++) {
-      const st = await this.oomKilledContainer(n === 1 ? "hog" : `hog${n}`);
-      checkEq(st.exitCode, 137, "OOM-killed container's exit code");
-      if (st.reason === "OOMKilled" || n >= tries) {
-        checkEq({ reason: st.reason, exitCode: st.exitCode }, { reason: "OOMKilled", exitCode: 137 }, "OOM-killed container status");
-        return;
-      }
-      this.env.log(`containerd reported no OOM for try ${n} (reason ${JSON.stringify(st.reason)}): trying another container`);
-    }
+    const st = await this.oomKilledContainer("hog");
+    checkEq({ reason: st.reason, exitCode: st.exitCode }, { reason: "OOMKilled", exitCode: 137 }, "OOM-killed container status");
   }
 
   private async oomKilledContainer(name: string): Promise<Msg> {
@@ -261,7 +255,9 @@ export class PodFlow {
     const resources: Msg = { memoryLimitInBytes: limit, cpuPeriod: 100000, cpuQuota: 50000, cpuShares: 512 };
     if (this.v2) resources.unified = { "pids.max": "64" };
     // Wait for a go-file so the limits can be read before the allocation starts.
-    const id = await this.startContainer(name, ["while [ ! -e /tmp/go ]; do sleep 0.1; done; x=aaaaaaaaaaaaaaaa; while :; do x=$x$x; done"], { resources });
+    const hog = "x=aaaaaaaaaaaaaaaa; while :; do x=$x$x; done";
+    const script = this.env.oomLinger ? `sh -c '${hog}'; sleep 1; exit 137` : hog;
+    const id = await this.startContainer(name, [`while [ ! -e /tmp/go ]; do sleep 0.1; done; ${script}`], { resources });
     await this.waitState(id, "CONTAINER_RUNNING");
     const { pid } = await this.status(id);
     const memoryFile = cgroupFileOf(pid, this.v2 ? "memory.max" : "memory.limit_in_bytes");

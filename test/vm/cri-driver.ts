@@ -50,7 +50,7 @@ async function pod(f: Record<string, string>): Promise<void> {
     containerCgroupName: f["scope-prefix"] ? (id) => `${f["scope-prefix"]}${id}.scope` : undefined,
     readInvocations: f["argv-log"] ? () => readInvocations(f["argv-log"]!) : undefined,
     log: (m) => console.log(`# ${m}`),
-    oomTries: 3, // systemd driver: containerd 1.6 may lose the OOM event (flow.ts)
+    oomLinger: true, // systemd driver: containerd 1.6 may lose the OOM event of an emptied scope (flow.ts)
   });
   const steps: [string, () => Promise<void>][] = [
     ["CRI: RunPodSandbox with bunc's pause as the sandbox process", () => flow.runSandbox()],
