@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Measures how often containerd 1.6 (the vmrig guest: cgroup v2, systemd driver) publishes no
 # /tasks/oom for an OOM-killed container, with bunc and with runc, alternately. Not part of
-# `make test`: it is the evidence behind the retries in clients.sh and test/cri/flow.ts. Why it
+# `make test`: it is why clients.sh and test/cri/flow.ts ask the event of a lingering init. Why it
 # happens: the shim reads the scope's memory.events when inotify fires; systemd removes the
 # emptied scope ~15-90 ms after the kill (journal), and when the rmdir wins the shim reads
 # nothing. From the project root, after `make`:
