@@ -1,21 +1,17 @@
 // Issue 3: ps, pause, resume, update, events and OOM on real containers (cgroup v1 here).
-import { afterAll, afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanupAll, makeBundle, type Bundle } from "../helpers/bundle.ts";
+import { makeBundle, type Bundle } from "../helpers/bundle.ts";
+import { trackPerTest } from "../helpers/tracked.ts";
 import { bunc, buncBin, buncOk, describeRoot, waitFor } from "../helpers/run.ts";
 import type { LinuxResources } from "../../src/spec/types.ts";
 
-const made: Bundle[] = [];
-afterEach(() => {
-  for (const b of made.splice(0)) b.cleanup();
-});
-afterAll(() => cleanupAll());
+const { track } = trackPerTest();
 
 function bundle(args: string[], resources?: LinuxResources): Bundle {
   const b = makeBundle({ args, mutate: (cfg) => { if (resources) cfg.linux!.resources = { ...cfg.linux!.resources, ...resources }; } });
-  made.push(b);
-  return b;
+  return track(b);
 }
 
 const read = (p: string) => readFileSync(p, "utf8").trim();
@@ -165,7 +161,8 @@ describeRoot("cgroup commands", () => {
   test("a container over its memory limit is OOM-killed: run exits 137, events reports the oom", async () => {
     const hog = ["sh", "-c", "sleep 0.5; x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"];
     const lim = { memory: { limit: 32 << 20, swap: 32 << 20 } };
-    const r = await bunc(["run", "--bundle", bundle(hog, lim).dir, made.at(-1)!.id], { root: made.at(-1)!.root });
+    const first = bundle(hog, lim);
+    const r = await bunc(["run", "--bundle", first.dir, first.id], { root: first.root });
     expect(r.code).toBe(137);
     expect(r.stdout).not.toContain("survived");
 

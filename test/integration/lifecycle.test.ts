@@ -1,26 +1,13 @@
 // Issue 2: the runc lifecycle on real containers, each property observed from inside.
-import { afterAll, afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bundleWithRootfsCopy, cleanupAll, makeBundle, type Bundle } from "../helpers/bundle.ts";
+import type { Bundle } from "../helpers/bundle.ts";
+import { trackPerTest } from "../helpers/tracked.ts";
 import { bunc, buncOk, describeRoot, waitFor } from "../helpers/run.ts";
 
-const made: Bundle[] = [];
-function bundle(...a: Parameters<typeof makeBundle>): Bundle {
-  const b = makeBundle(...a);
-  made.push(b);
-  return b;
-}
-function copyBundle(...a: Parameters<typeof bundleWithRootfsCopy>): Bundle {
-  const b = bundleWithRootfsCopy(...a);
-  made.push(b);
-  return b;
-}
-afterEach(() => {
-  for (const b of made.splice(0)) b.cleanup();
-});
-afterAll(() => cleanupAll());
+const { bundle, copyBundle } = trackPerTest();
 
 /** run a shell snippet in a fresh container; returns stdout */
 async function sh(script: string, mutate?: (b: Bundle) => void): Promise<{ code: number; stdout: string; stderr: string }> {

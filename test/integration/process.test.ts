@@ -1,29 +1,14 @@
 // Issue 4: hooks, signal forwarding, terminals, exec, and bunc's own PID 1 / pause.
-import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cleanupAll, makeBundle, type Bundle } from "../helpers/bundle.ts";
+import type { Bundle } from "../helpers/bundle.ts";
+import { trackPerTest } from "../helpers/tracked.ts";
 import { bunc, buncBin, buncOk, describeRoot, waitFor } from "../helpers/run.ts";
 import type { Hook } from "../../src/spec/types.ts";
 
-const made: Bundle[] = [];
-const dirs: string[] = [];
-function bundle(...a: Parameters<typeof makeBundle>): Bundle {
-  const b = makeBundle(...a);
-  made.push(b);
-  return b;
-}
-function tempDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const b of made.splice(0)) b.cleanup();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-afterAll(() => cleanupAll());
+const { bundle, tempDir } = trackPerTest();
 
 async function state(b: Bundle) {
   return JSON.parse((await buncOk(["state", b.id], { root: b.root })).stdout);
@@ -35,8 +20,7 @@ function spawnBunc(b: Bundle, args: string[], stdin: "pipe" | "ignore" = "ignore
 
 let recvtty = "";
 beforeAll(() => {
-  const dir = tempDir("bunc-recvtty-");
-  dirs.splice(dirs.indexOf(dir), 1); // kept for the whole file
+  const dir = mkdtempSync(join(tmpdir(), "bunc-recvtty-")); // kept for the whole file
   recvtty = join(dir, "recvtty");
   const cc = Bun.spawnSync(["gcc", "-O1", "-o", recvtty, join(import.meta.dir, "../helpers/recvtty.c")]);
   if (cc.exitCode !== 0) throw new Error(cc.stderr.toString());

@@ -1,21 +1,18 @@
 // Issue 5: linux.seccomp compiled to BPF and loaded by the container child, observed from inside.
-import { afterAll, afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cleanupAll, makeBundle, type Bundle } from "../helpers/bundle.ts";
+import { makeBundle, type Bundle } from "../helpers/bundle.ts";
+import { trackPerTest } from "../helpers/tracked.ts";
 import { bunc, describeRoot, waitFor } from "../helpers/run.ts";
 import type { Seccomp } from "../../src/spec/types.ts";
 
-const made: Bundle[] = [];
-afterEach(() => {
-  for (const b of made.splice(0)) b.cleanup();
-});
-afterAll(() => cleanupAll());
+const { track } = trackPerTest();
 
 async function run(script: string, seccomp: Seccomp, nnp = true) {
   const b = makeBundle({ args: ["sh", "-c", script] });
-  made.push(b);
+  track(b);
   b.config.linux!.seccomp = seccomp;
   b.config.process!.noNewPrivileges = nnp;
   b.writeConfig();
@@ -83,7 +80,7 @@ describeRoot("seccomp", () => {
     try {
       await waitFor(() => out.join("").includes("listening"), 10_000);
       const b = makeBundle({ args: ["sh", "-c", "mkdir /tmp/n 2>&1; echo rc=$?"] });
-      made.push(b);
+      track(b);
       b.config.linux!.seccomp = { ...allowAll([{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY" }]), listenerPath: sock, listenerMetadata: "meta" };
       b.writeConfig();
       const r = await bunc(["run", "-b", b.dir, b.id], { root: b.root });
@@ -118,7 +115,7 @@ int main(void) { long r; __asm__ volatile ("int $0x80" : "=a"(r) : "a"(20L) : "m
       expect(cc.stderr.toString()).toBe("");
       expect(cc.exitCode).toBe(0);
       const b = makeBundle({ args: ["/x/int80"] });
-      made.push(b);
+      track(b);
       b.config.mounts!.push({ destination: "/x", type: "bind", source: dir, options: ["bind", "ro"] });
       b.config.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86_64"], syscalls: [] };
       b.writeConfig();
@@ -127,7 +124,7 @@ int main(void) { long r; __asm__ volatile ("int $0x80" : "=a"(r) : "a"(20L) : "m
       expect(killed.code).toBe(128 + 31);
       b.cleanup();
       const c = makeBundle({ args: ["/x/int80"] });
-      made.push(c);
+      track(c);
       c.config.mounts!.push({ destination: "/x", type: "bind", source: dir, options: ["bind", "ro"] });
       c.config.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"], syscalls: [] };
       c.writeConfig();

@@ -1,29 +1,18 @@
 // Issue 5: the rest of the process and linux fields: LSM labels (this host has neither AppArmor
 // nor SELinux: they must be refused clearly), capability sets that cannot be applied, scheduler,
 // I/O priority, personality, a time namespace with its offsets, and Intel RDT.
-import { afterAll, afterEach, expect, setDefaultTimeout, test } from "bun:test";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Spec } from "../../src/spec/types.ts";
-import { cleanupAll, makeBundle, type Bundle, type BundleOptions } from "../helpers/bundle.ts";
+import type { Bundle } from "../helpers/bundle.ts";
+import { trackPerTest } from "../helpers/tracked.ts";
 import { bunc, buncOk, describeRoot } from "../helpers/run.ts";
 
 setDefaultTimeout(60_000);
 
-const made: Bundle[] = [];
-const dirs: string[] = [];
-function bundle(opts: BundleOptions = {}): Bundle {
-  const b = makeBundle(opts);
-  made.push(b);
-  return b;
-}
-afterEach(() => {
-  for (const b of made.splice(0)) b.cleanup();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-afterAll(() => cleanupAll());
+const { bundle, tempDir } = trackPerTest();
 
 async function run(args: string[], mutate: (cfg: Spec) => void) {
   const b = bundle({ args, mutate });
@@ -109,8 +98,7 @@ describeRoot("scheduling", () => {
     const f = statFields(pid);
     expect([f[16], f[38]]).toEqual(["7", "3"]); // nice, policy (SCHED_BATCH = 3)
     expect(spawnSync("ionice", ["-p", String(pid)], { encoding: "utf8" }).stdout.trim()).toBe("best-effort: prio 3");
-    const dir = mkdtempSync(join(tmpdir(), "bunc-sched-"));
-    dirs.push(dir);
+    const dir = tempDir("bunc-sched-");
     writeFileSync(join(dir, "p.json"), JSON.stringify({
       args: ["sleep", "100"], cwd: "/", env: ["PATH=/bin"], user: { uid: 0, gid: 0 },
       scheduler: { policy: "SCHED_IDLE" }, ioPriority: { class: "IOPRIO_CLASS_IDLE", priority: 0 },

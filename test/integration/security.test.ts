@@ -1,44 +1,19 @@
 // Issue 5: regression tests for the container escapes runc has had. Each test sets up the attack
 // and checks the outcome from the host. "Checked without the defence" notes say how the test was
 // seen to fail when the defence is taken out (by hand, on a rebuilt bin/bunc).
-import { afterAll, afterEach, expect, setDefaultTimeout, test } from "bun:test";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Spec } from "../../src/spec/types.ts";
-import { bundleWithRootfsCopy, cleanupAll, makeBundle, mountsUnder, type Bundle, type BundleOptions } from "../helpers/bundle.ts";
+import type { Bundle } from "../helpers/bundle.ts";
+import { trackPerTest } from "../helpers/tracked.ts";
 import { bunc, buncBin, buncOk, describeRoot, waitFor } from "../helpers/run.ts";
 
 setDefaultTimeout(60_000);
 
-const made: Bundle[] = [];
-const dirs: string[] = [];
-function bundle(opts: BundleOptions = {}): Bundle {
-  const b = makeBundle(opts);
-  made.push(b);
-  return b;
-}
-function copyBundle(opts: Omit<BundleOptions, "copyRootfs"> = {}): Bundle {
-  const b = bundleWithRootfsCopy(opts);
-  made.push(b);
-  return b;
-}
-function tempDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  chmodSync(d, 0o755);
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const b of made.splice(0)) b.cleanup();
-  for (const d of dirs.splice(0)) {
-    for (const m of mountsUnder(d)) spawnSync("umount", ["-l", m]);
-    rmSync(d, { recursive: true, force: true });
-  }
-});
-afterAll(() => cleanupAll());
+const { bundle, copyBundle, tempDir } = trackPerTest({ dirMode: 0o755 });
 
 async function run(b: Bundle, extra: string[] = []) {
   b.writeConfig();
@@ -363,9 +338,10 @@ describeRoot("CVE-2025-52881: procfs writes cannot be redirected", () => {
     await buncOk(["run", "-d", "-b", b.dir, b.id], { root: b.root });
     const { pid } = await state(b);
     await waitFor(() => existsSync(`/proc/${pid}/root/tmp/ready`));
-    const procFile = join(tempDir("bunc-proc-"), "process.json");
+    const procDir = tempDir("bunc-proc-");
+    const procFile = join(procDir, "process.json");
     writeFileSync(procFile, JSON.stringify({ args: ["sleep", "100"], cwd: "/", env: ["PATH=/bin"], user: { uid: 0, gid: 0 }, oomScoreAdj: 321 }));
-    const pidFile = join(dirs.at(-1)!, "exec.pid");
+    const pidFile = join(procDir, "exec.pid");
     await buncOk(["exec", "-d", "--pid-file", pidFile, "--process", procFile, b.id], { root: b.root });
     const execPid = Number(readFileSync(pidFile, "utf8"));
     expect(readFileSync(`/proc/${execPid}/oom_score_adj`, "utf8").trim()).toBe("321");

@@ -1,28 +1,19 @@
 // Issue 5: user namespaces and idmapped mounts on real containers. The rootfs is a private copy
 // chowned to the mapped range (host 100000..165535 is the container's 0..65535), so ownership
 // inside and outside can be compared file by file.
-import { afterAll, afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Spec } from "../../src/spec/types.ts";
-import { bundleWithRootfsCopy, cleanupAll, makeBundle, mountsUnder, type Bundle } from "../helpers/bundle.ts";
+import { bundleWithRootfsCopy, makeBundle, type Bundle } from "../helpers/bundle.ts";
+import { trackPerTest } from "../helpers/tracked.ts";
 import { bunc, buncOk, describeRoot, waitFor } from "../helpers/run.ts";
 
 const BASE = 100000;
 const SIZE = 65536;
 
-const made: Bundle[] = [];
-const dirs: string[] = [];
-afterEach(() => {
-  for (const b of made.splice(0)) b.cleanup();
-  for (const d of dirs.splice(0)) {
-    for (const m of mountsUnder(d)) spawnSync("umount", ["-l", m]);
-    rmSync(d, { recursive: true, force: true });
-  }
-});
-afterAll(() => cleanupAll());
+const { track, tempDir } = trackPerTest({ dirMode: 0o755 });
 
 function withUserns(cfg: Spec, base = BASE): void {
   cfg.linux!.namespaces!.push({ type: "user" });
@@ -32,8 +23,7 @@ function withUserns(cfg: Spec, base = BASE): void {
 
 /** A bundle in a user namespace, its rootfs copy owned by the mapped range. */
 function usernsBundle(args: string[], mutate?: (cfg: Spec) => void): Bundle {
-  const b = bundleWithRootfsCopy({ args, mutate: (cfg) => { withUserns(cfg); mutate?.(cfg); } });
-  made.push(b);
+  const b = track(bundleWithRootfsCopy({ args, mutate: (cfg) => { withUserns(cfg); mutate?.(cfg); } }));
   // chown -R keeps the relative ownership (root -> 100000, user 1000 -> 101000).
   const r = spawnSync("sh", ["-c", `find "${b.rootfs}" -print0 | xargs -0 stat -c '%u %g %n' | while read u g n; do chown -h $((u+${BASE})):$((g+${BASE})) "$n"; done`]);
   if (r.status !== 0) throw new Error(`chown rootfs: ${r.stderr}`);
@@ -42,13 +32,6 @@ function usernsBundle(args: string[], mutate?: (cfg: Spec) => void): Bundle {
   chmodSync(dirname(b.dir), 0o755);
   chmodSync(b.dir, 0o755);
   return b;
-}
-
-function hostDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  chmodSync(d, 0o755);
-  dirs.push(d);
-  return d;
 }
 
 async function run(b: Bundle) {
@@ -62,7 +45,7 @@ async function state(b: Bundle): Promise<{ pid: number; status: string }> {
 
 describeRoot("user namespaces", () => {
   test("container root is host 100000: files it makes, the rootfs's files, unmapped host files", async () => {
-    const src = hostDir("bunc-userns-host-");
+    const src = tempDir("bunc-userns-host-");
     writeFileSync(join(src, "owned-by-host-root"), "x");
     const b = usernsBundle(["sh", "-c", "id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; touch /tmp/made; stat -c '%u:%g' /bin/busybox /mnt/h/owned-by-host-root"], (cfg) => {
       cfg.mounts!.push({ destination: "/mnt/h", type: "bind", source: src, options: ["rbind", "ro"] });
@@ -124,7 +107,7 @@ describeRoot("user namespaces", () => {
         cfg.linux!.namespaces!.push({ type: "user", path: `/proc/${pid}/ns/user` });
       },
     });
-    made.push(b);
+    track(b);
     const r = await run(b);
     expect(r.stderr).toBe("");
     expect(r.stdout.split("\n").map((l) => l.trim().replace(/\s+/g, " "))).toEqual(["pid=1", "joiner", `0 ${BASE} ${SIZE}`, ""]);
@@ -174,7 +157,7 @@ describeRoot("user namespaces", () => {
 describeRoot("idmapped mounts", () => {
   /** a host dir owned by root with a root-owned file and a subdir owned by 1000 */
   function dataDir(): string {
-    const d = hostDir("bunc-idmap-");
+    const d = tempDir("bunc-idmap-");
     writeFileSync(join(d, "root-file"), "r");
     mkdirSync(join(d, "user-dir"));
     chownSync(join(d, "user-dir"), 1000, 1000);
@@ -214,7 +197,7 @@ describeRoot("idmapped mounts", () => {
       cfg.mounts!.push({ destination: "/data", type: "bind", source: data, options: ["bind"],
         uidMappings: [{ containerID: 0, hostID: 4321, size: 1 }], gidMappings: [{ containerID: 0, hostID: 4322, size: 1 }] });
     } });
-    made.push(n);
+    track(n);
     const nr = await run(n);
     expect(nr.stderr).toBe("");
     expect(nr.stdout).toBe("4321:4322\n");
@@ -240,7 +223,7 @@ describeRoot("idmapped mounts", () => {
     const b = makeBundle({ args: ["true"], mutate: (cfg) => {
       cfg.mounts!.push({ destination: "/data", type: "bind", source: data, options: ["bind", "idmap"] });
     } });
-    made.push(b);
+    track(b);
     const r = await run(b);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(`config.json: mounts[${b.config.mounts!.length - 1}]: an idmapped mount needs uidMappings and gidMappings`);
