@@ -1,6 +1,6 @@
 // Running bin/bunc from tests, and small things every integration test needs.
 import { describe } from "bun:test";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -30,7 +30,6 @@ export interface BuncOptions {
   cwd?: string;
 }
 
-let outputDir: string | undefined;
 let calls = 0;
 
 export interface CmdOptions {
@@ -49,9 +48,9 @@ export interface CmdOptions {
  * the stdio it inherited, so a pipe would not reach end-of-file until the container exits.
  */
 export async function cmd(argv: string[], opts: CmdOptions = {}): Promise<BuncResult> {
-  outputDir ??= mkdtempSync(join(tmpdir(), "bunc-test-output-"));
-  const outFile = join(outputDir, `${process.pid}-${++calls}.out`);
-  const errFile = join(outputDir, `${process.pid}-${calls}.err`);
+  // files straight in the temp dir (removed below): a directory for them outlived every test run
+  const outFile = join(tmpdir(), `bunc-test-output-${process.pid}-${++calls}.out`);
+  const errFile = join(tmpdir(), `bunc-test-output-${process.pid}-${calls}.err`);
   const out = openSync(outFile, "w+");
   const err = openSync(errFile, "w+");
   const timeoutMs = opts.timeoutMs ?? 30_000;
@@ -84,10 +83,6 @@ export async function cmd(argv: string[], opts: CmdOptions = {}): Promise<BuncRe
 export function bunc(args: string[], opts: BuncOptions = {}): Promise<BuncResult> {
   return cmd([buncBin(), ...(opts.root ? ["--root", opts.root] : []), ...args], opts);
 }
-
-process.on("exit", () => {
-  if (outputDir) rmSync(outputDir, { recursive: true, force: true });
-});
 
 /** Like bunc(), but throws with the output when the exit status is not 0. */
 export async function buncOk(args: string[], opts: BuncOptions = {}): Promise<BuncResult> {
