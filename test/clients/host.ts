@@ -1,14 +1,15 @@
 // Host-side plumbing for the client tests: running a command to completion with its output in
 // files, finding processes by command line, and removing what a client run left on the host
 // (mounts, cgroups, network links). Everything here only touches what the caller names.
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 
 // Commands run to completion with their output in files: the test helpers' runner, with a
 // longer default timeout (client commands start containers of their own).
 import { cmd as runToCompletion, type BuncResult as CmdResult, type CmdOptions } from "../helpers/run.ts";
-import { cgroupPids, cgroupTree } from "../helpers/bundle.ts";
+import { cgroupHierarchies, cgroupPids, cgroupTree } from "../helpers/bundle.ts";
+
+export { cgroupHierarchies, removeCgroupTree } from "../helpers/bundle.ts";
 export type { CmdResult, CmdOptions };
 
 export function cmd(argv: string[], opts: CmdOptions = {}): Promise<CmdResult> {
@@ -84,20 +85,6 @@ export function unmountAllUnder(dir: string): void {
   }
 }
 
-/** Each cgroup hierarchy mounted under /sys/fs/cgroup, once (cpu and cpuacct share one). */
-export function cgroupHierarchies(): string[] {
-  const root = "/sys/fs/cgroup";
-  if (existsSync(join(root, "cgroup.controllers"))) return [root];
-  const seen = new Set<string>();
-  for (const name of readdirSync(root)) {
-    try {
-      seen.add(realpathSync(join(root, name)));
-    } catch {}
-  }
-  return [...seen];
-}
-
-
 /** Processes in the cgroup `path` (relative to each hierarchy) or below it. */
 export function cgroupProcesses(path: string): number[] {
   const pids = new Set<number>();
@@ -108,39 +95,6 @@ export function cgroupProcesses(path: string): number[] {
 /** Cgroup directories named `path` (or below) that exist in some hierarchy. */
 export function cgroupDirsUnder(path: string): string[] {
   return cgroupHierarchies().flatMap((h) => (existsSync(join(h, path)) ? cgroupTree(join(h, path)) : []));
-}
-
-/**
- * Kill everything in the cgroup subtree `path` (thawing frozen ones first) and remove it,
- * children first. Only for test cgroups: refuses paths outside /bunc-test/ (or a systemd
- * slice the caller made, passed with allowOutside).
- */
-export function removeCgroupTree(path: string, allowOutside = false): void {
-  if (!allowOutside && (!path.startsWith("/bunc-test/") || path.includes(".."))) throw new Error(`refusing to remove cgroup ${path}`);
-  for (const h of cgroupHierarchies()) {
-    const top = join(h, path);
-    if (!existsSync(top)) continue;
-    const dirs = cgroupTree(top);
-    for (const d of dirs) {
-      for (const f of ["freezer.state", "cgroup.freeze"]) {
-        if (existsSync(join(d, f))) Bun.spawnSync(["sh", "-c", `echo ${f === "freezer.state" ? "THAWED" : 0} > '${join(d, f)}'`]);
-      }
-    }
-    for (let attempt = 0; ; attempt++) {
-      for (const d of dirs) for (const p of cgroupPids(d)) killPid(p);
-      let left = 0;
-      for (const d of [...dirs].reverse()) {
-        try {
-          rmdirSync(d);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== "ENOENT") left++;
-        }
-      }
-      if (!left) break;
-      if (attempt > 200) throw new Error(`cannot remove cgroup ${top}`);
-      Bun.sleepSync(25); // synchronous: also used from an exit handler
-    }
-  }
 }
 
 /** The network namespace inode of a process ("net:[4026532...]"). */

@@ -205,7 +205,7 @@ function cleanupContainer(base: string, root: string, id: string, cgroupsPaths: 
   // 2. Whatever bunc left alive: the recorded init, if it is still the same process.
   killRecordedInit(join(root, id, "state.json"));
   // 3. Cgroups (killing anything still in them first).
-  for (const path of new Set(cgroupsPaths)) if (path) removeTestCgroup(path);
+  for (const path of new Set(cgroupsPaths)) if (path) removeCgroupTree(path);
   // 4. Mounts on the host side under our temp dir (e.g. a rootfs bind that was never undone).
   unmountUnder(base);
   // 5. The directories, unless something is still mounted there: rm -r through a mount
@@ -233,7 +233,8 @@ function killRecordedInit(stateFile: string): void {
 
 
 /** Every mounted hierarchy under /sys/fs/cgroup (v1 controllers, named ones, the unified one). */
-function cgroupHierarchies(): string[] {
+/** Every mounted cgroup hierarchy (v2 only: /sys/fs/cgroup itself), each once. */
+export function cgroupHierarchies(): string[] {
   let names: string[];
   try {
     names = readdirSync(CGROUP_FS);
@@ -251,8 +252,9 @@ function cgroupHierarchies(): string[] {
   return [...seen];
 }
 
-/** Kill what is in <hierarchy>/<path> (thawing it first) and rmdir it, children first. */
-function removeTestCgroup(path: string): void {
+/** Kill what is in <hierarchy>/<path> (thawing it first) and rmdir it, children first; only test
+ * cgroups (below /bunc-test/), anything else is left alone. */
+export function removeCgroupTree(path: string): void {
   if (!path.startsWith(`${TEST_CGROUP_PARENT}/`) || path.includes("..")) return; // never touch other cgroups
   for (const h of cgroupHierarchies()) {
     const dir = join(h, path);

@@ -2,11 +2,11 @@
 // under /bunc-test, manifests written from objects, and a cleanup that removes every pod,
 // process, cgroup, mount and directory the test made, even after a failure.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { mountsUnder, uniqueId } from "../helpers/bundle.ts";
+import { cgroupHierarchies, mountsUnder, removeCgroupTree, uniqueId } from "../helpers/bundle.ts";
 import { busyboxRootfs } from "../helpers/rootfs.ts";
 import { bunc, buncBin, type BuncOptions, type BuncResult } from "../helpers/run.ts";
 import { pidStartTime } from "../../src/container/state.ts";
@@ -111,47 +111,8 @@ function cleanupEnv(e: PodEnv): void {
 }
 
 /** Every mounted cgroup hierarchy (v1 controllers, or the v2 root). */
-export function cgroupHierarchies(): string[] {
-  if (existsSync("/sys/fs/cgroup/cgroup.controllers")) return ["/sys/fs/cgroup"];
-  const seen = new Set<string>();
-  for (const n of readdirSync("/sys/fs/cgroup")) {
-    try {
-      seen.add(realpathSync(join("/sys/fs/cgroup", n)));
-    } catch {}
-  }
-  return [...seen];
-}
-
 /** Directories of `path` that exist in any hierarchy. */
 export function cgroupDirsOf(path: string): string[] {
   return cgroupHierarchies().map((h) => join(h, path)).filter((d) => existsSync(d));
 }
 
-function removeCgroupTree(path: string): void {
-  if (!path.startsWith("/bunc-test/")) return;
-  for (const top of cgroupDirsOf(path)) {
-    const dirs: string[] = [];
-    const walk = (d: string) => {
-      dirs.push(d);
-      for (const x of readdirSync(d, { withFileTypes: true })) if (x.isDirectory()) walk(join(d, x.name));
-    };
-    walk(top);
-    for (let attempt = 0; attempt < 100; attempt++) {
-      for (const d of dirs) {
-        try {
-          for (const pid of readFileSync(join(d, "cgroup.procs"), "utf8").split("\n").filter(Boolean)) process.kill(Number(pid), "SIGKILL");
-        } catch {}
-      }
-      let left = 0;
-      for (const d of [...dirs].reverse()) {
-        try {
-          rmdirSync(d);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== "ENOENT") left++;
-        }
-      }
-      if (!left) break;
-      Bun.sleepSync(20);
-    }
-  }
-}
