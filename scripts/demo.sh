@@ -31,15 +31,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== building a busybox bundle in $bundle"
-rootfs=$bundle/rootfs
-mkdir -p "$rootfs"/{bin,etc,proc,sys,dev,tmp,root}
-chmod 1777 "$rootfs/tmp"
-cp /bin/busybox "$rootfs/bin/busybox"
-for applet in $(/bin/busybox --list); do
-  [ "$applet" = busybox ] || ln -s busybox "$rootfs/bin/$applet"
-done
-echo "root:x:0:0:root:/root:/bin/sh" >"$rootfs/etc/passwd"
-echo "root:x:0:" >"$rootfs/etc/group"
+examples/busybox-rootfs.sh "$bundle/rootfs" >/dev/null # the same rootfs examples/pod.yaml uses
 
 # A default config.json as `runc spec` writes it, then the demo's changes.
 bin/bunc spec --bundle "$bundle"
