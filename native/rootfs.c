@@ -105,8 +105,10 @@ static void mount_one(int rootfd, const struct plan_mount *m) {
     if (r < 0) die("mount: bind", m->source, -r);
   } else {
     /* tmpcopyup: keep the covered directory open to copy its content into the new tmpfs */
-    if (m->kind & MK_TMPCOPYUP) copysrc = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (copysrc == -1 && (m->kind & MK_TMPCOPYUP)) die("mount: tmpcopyup: open", m->target, errno);
+    if (m->kind & MK_TMPCOPYUP) {
+      copysrc = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (copysrc < 0) die("mount: tmpcopyup: open", m->target, errno);
+    }
     r = do_mount(m->source, p, m->fstype, m->flags & ~(unsigned long)(MS_REC), m->data[0] ? m->data : NULL);
     if (r == -EPERM && (m->kind & MK_SYSFS)) {
       /* Without its own network namespace a container may not mount sysfs: bind the host's. */
@@ -248,8 +250,8 @@ static void readonly_paths(int rootfd, const struct plan *p) {
  * mount, and an unbindable mount cannot be bound. With linux.rootfsPropagation "(r)shared" or
  * "(r)unbindable" "/" is that now, so the mount holding the rootfs (the first mount point walking
  * up from it) is made private in this namespace before the rootfs is bound onto itself (the bind
- * then starts private too, and does not propagate to the host), as crun does. "/" gets the asked propagation again after
- * the pivot (enter_rootfs), as runc and crun do. */
+ * then starts private too, and does not propagate to the host), as crun does. "/" gets the asked
+ * propagation again after the pivot (enter_rootfs), as runc and crun do. */
 static void make_rootfs_mount_private(const char *rootfs) {
   int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) die("rootfs: open", rootfs, errno);

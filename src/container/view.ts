@@ -72,7 +72,7 @@ export class ContainerView {
     }
   }
 
-  protected waitExeced(): void {
+  private waitExeced(): void {
     const self = readlinkSync("/proc/self/exe");
     for (let i = 0; i < 2500 && isAlive(this.rec); i++) {
       try {

@@ -5,6 +5,7 @@
 // up to date on every change. It runs in the foreground of `pod run`, or alone after `-d`.
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
+import { dirname } from "node:path";
 import { BuncError } from "../errors.ts";
 import { logError, logWarn } from "../log.ts";
 import * as native from "../native.ts";
@@ -26,9 +27,6 @@ import { computePhase, conditions } from "./status.ts";
 import { logPath, podDir, previousLogPath, readPodRecord, stopRequestPath, writePodRecord, type ContainerStateK8s, type ContainerStatusK8s, type PodRecord } from "./store.ts";
 import { deleteContainerIfThere, teardownPod } from "./teardown.ts";
 import type { ContainerSpec, LifecycleHandler, RestartPolicy } from "./types.ts";
-
-/** "/kubepods/burstable/pod<uid>" -> "/kubepods/burstable" ("/" for a top-level one). */
-const parentPath = (p: string): string => p.slice(0, p.lastIndexOf("/")) || "/";
 
 const BACKOFF_INITIAL_MS = 10_000;
 const BACKOFF_MAX_MS = 300_000;
@@ -205,7 +203,7 @@ export class Supervisor {
     // decides what it may open (a pod-level default list would keep a privileged container from
     // its devices).
     const podCg = newCgroup({
-      cgroupsPath: ctx.systemd ? `${systemdSlice(parentPath(ctx.podCgroup))}::${systemdSlice(ctx.podCgroup)}` : ctx.podCgroup,
+      cgroupsPath: ctx.systemd ? `${systemdSlice(dirname(ctx.podCgroup))}::${systemdSlice(ctx.podCgroup)}` : ctx.podCgroup,
       id: `pod${ctx.uid}`, systemd: ctx.systemd, resources: podResources(s, ctx.qos), skipDevices: true,
     });
     await podCg.create();

@@ -246,18 +246,13 @@ export class PodFlow {
    * what is tested is that the OOM kill in bunc's container reaches containerd, not that race.
    */
   async limitsAndOomKill(): Promise<void> {
-    const st = await this.oomKilledContainer("hog");
-    checkEq({ reason: st.reason, exitCode: st.exitCode }, { reason: "OOMKilled", exitCode: 137 }, "OOM-killed container status");
-  }
-
-  private async oomKilledContainer(name: string): Promise<Msg> {
     const limit = 32 * 1024 * 1024;
     const resources: Msg = { memoryLimitInBytes: limit, cpuPeriod: 100000, cpuQuota: 50000, cpuShares: 512 };
     if (this.v2) resources.unified = { "pids.max": "64" };
     // Wait for a go-file so the limits can be read before the allocation starts.
     const hog = "x=aaaaaaaaaaaaaaaa; while :; do x=$x$x; done";
     const script = this.env.oomLinger ? `sh -c '${hog}'; sleep 1; exit 137` : hog;
-    const id = await this.startContainer(name, [`while [ ! -e /tmp/go ]; do sleep 0.1; done; ${script}`], { resources });
+    const id = await this.startContainer("hog", [`while [ ! -e /tmp/go ]; do sleep 0.1; done; ${script}`], { resources });
     await this.waitState(id, "CONTAINER_RUNNING");
     const { pid } = await this.status(id);
     const memoryFile = cgroupFileOf(pid, this.v2 ? "memory.max" : "memory.limit_in_bytes");
@@ -274,14 +269,14 @@ export class PodFlow {
     }
     const go = await this.exec(id, ["touch", "/tmp/go"]);
     checkEq(go.exitCode, 0, "touch /tmp/go");
-    let st = await this.timed(`OOM kill reported (${name})`, () => this.waitState(id, "CONTAINER_EXITED"));
+    let st = await this.timed("OOM kill reported", () => this.waitState(id, "CONTAINER_EXITED"));
     // containerd learns the exit (wait4) and the OOM (the cgroup's memory events) on two paths;
     // when the exit lands first the reason is set by the OOM event a moment later.
     for (let i = 0; i < 100 && st.reason !== "OOMKilled"; i++) {
       await sleep(100);
       st = (await this.status(id)).status;
     }
-    return st;
+    checkEq({ reason: st.reason, exitCode: st.exitCode }, { reason: "OOMKilled", exitCode: 137 }, "OOM-killed container status");
   }
 
   /** StopContainer with a timeout on a process that ignores SIGTERM: KILLed after it, 137. */
